@@ -1,0 +1,88 @@
+"""Who may do what, decided here and nowhere else.
+
+The ONLY module that asks django-guardian. Views, services, consumers and templates ask
+these functions; none of them inspect groups or object permissions themselves.
+
+The model:
+- A **role** is a Django group (``approvals.domain.roles.Role``): what kind of work a
+  person does.
+- An **assignment** is the object permission ``campaigns.view_brand`` on a brand, given
+  to the person or to a group they are in (Django admin → Brand → Object permissions):
+  which brands they do it for. Without it a brand, its briefs and campaigns do not
+  exist for them (404, never 403, so its existence does not leak).
+- **Admins** (the Admin group, or superusers) see and configure every brand.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from .domain.roles import Role
+
+if TYPE_CHECKING:
+    from campaigns.models import Brand, Campaign
+
+ASSIGNMENT_PERMISSION = "campaigns.view_brand"
+
+
+def roles_of(user: Any) -> frozenset[Role]:
+    """The user's roles, read once per user object."""
+    if user is None or isinstance(user, AnonymousUser) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_controltower_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = frozenset(role for role in Role if role.value in names)
+        if user.is_superuser:
+            cached |= {Role.ADMIN}
+        user._controltower_roles = cached
+    return cached
+
+
+def is_admin(user: Any) -> bool:
+    return Role.ADMIN in roles_of(user)
+
+
+def is_manager(user: Any) -> bool:
+    return Role.MANAGER in roles_of(user)
+
+
+def is_legal_reviewer(user: Any) -> bool:
+    return Role.LEGAL in roles_of(user)
+
+
+def visible_brands(user: Any) -> QuerySet[Brand]:
+    """Brands the user may see: all for admins, assigned ones for everyone else."""
+    from campaigns.models import Brand
+
+    if not roles_of(user):
+        return Brand.objects.none()
+    if is_admin(user):
+        return Brand.objects.all()
+    return get_objects_for_user(user, ASSIGNMENT_PERMISSION, klass=Brand, accept_global_perms=False)
+
+
+def can_view_brand(user: Any, brand: Brand) -> bool:
+    return visible_brands(user).filter(pk=brand.pk).exists()
+
+
+def can_write_briefs(user: Any) -> bool:
+    """Managers and admins write briefs (for brands they can see)."""
+    return is_manager(user) or is_admin(user)
+
+
+def can_write_brief_for(user: Any, brand: Brand) -> bool:
+    return can_write_briefs(user) and can_view_brand(user, brand)
+
+
+def can_change_phase(user: Any, campaign: Campaign) -> bool:
+    """Managers and admins run campaigns of brands they can see; legal reviewers only read."""
+    return can_write_briefs(user) and can_view_brand(user, campaign.brand)
+
+
+def can_use_admin_site(user: Any) -> bool:
+    return is_admin(user) and user.is_staff

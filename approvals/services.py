@@ -1,0 +1,72 @@
+"""Writes for the approvals app. For now: recording audit events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from .domain.audit import Actor, event_hash
+from .models import AuditChainHead, AuditEvent
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    target: models.Model,
+    brand_id: int | None = None,
+    campaign_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain. Must run inside the transaction of the change it
+    records, so the change and its audit row commit (or roll back) together."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must run inside the transaction of the change it records")
+    # TRICKY: the head row lock serialises appenders; without it two writers could both
+    # link to the same previous event and fork the chain.
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
+    event = AuditEvent(
+        seq=head.seq + 1,
+        occurred_at=timezone.now(),
+        actor_label=actor.label,
+        actor_user_id=actor.user_id,
+        actor_agent=actor.agent,
+        action=action,
+        object_type=target._meta.label_lower,
+        object_id=str(target.pk),
+        brand_id=brand_id,
+        campaign_id=campaign_id,
+        data=data or {},
+        prev_hash=head.hash,
+    )
+    # Hash what the database will give back (JSON round trip), not the Python objects.
+    event.data = _json_roundtrip(event.data)
+    event.hash = event_hash(head.hash, event.hashed_content())
+    event.save(force_insert=True)
+    head.seq, head.hash = event.seq, event.hash
+    head.save(update_fields=["seq", "hash"])
+    return event
+
+
+def _json_roundtrip(value: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(value, default=str))
+
+
+def brand_assign(*, brand: Any, assignee: Any, actor: Actor) -> None:
+    """Assign a person or group to a brand (they then see it and work on it), audited."""
+    from guardian.shortcuts import assign_perm
+
+    from .policies import ASSIGNMENT_PERMISSION
+
+    with transaction.atomic():
+        assign_perm(ASSIGNMENT_PERMISSION, assignee, brand)
+        audit_record(
+            actor=actor,
+            action="brand.assigned",
+            target=brand,
+            brand_id=brand.pk,
+            data={"assignee": str(assignee), "assignee_type": type(assignee).__name__.lower()},
+        )

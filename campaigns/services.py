@@ -1,0 +1,212 @@
+"""Every write to brands, briefs and campaigns. Adapters (views, tasks, commands, the API)
+call these; each validates through ``campaigns.domain``, locks what it changes and writes
+its audit event in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from approvals import policies
+from approvals.domain.audit import Actor
+from approvals.services import audit_record
+
+from .domain.briefs import BriefSpec, validate_brief
+from .domain.errors import DomainError, NotPermitted, TransitionNotAllowed
+from .domain.phases import (
+    DEFAULT_NEXT_ACTION,
+    Phase,
+    check_transition,
+    resume_phase_after,
+)
+from .models import Brand, Brief, Campaign, EscalationState
+
+
+class BriefInvalid(DomainError):
+    """The brief breaks one or more rules; ``errors`` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(m for messages in errors.values() for m in messages))
+
+
+def brief_create(
+    *,
+    author: Any,
+    brand: Brand,
+    spec: BriefSpec,
+    as_template: bool = False,
+    today: date | None = None,
+) -> tuple[Brief, Campaign | None]:
+    """Save a brief. A submitted brief (not a template) starts its campaign in briefing,
+    where the planner agent picks it up; a template only waits to be reused."""
+    if not policies.can_write_brief_for(author, brand):
+        raise NotPermitted("You cannot write briefs for this brand.")
+    errors = validate_brief(
+        spec,
+        today=today or timezone.localdate(),
+        max_budget=settings.CONTROLTOWER_MAX_BRIEF_BUDGET,
+    )
+    if errors:
+        raise BriefInvalid(errors)
+
+    actor = Actor.for_user(author)
+    with transaction.atomic():
+        brief = Brief.objects.create(
+            brand=brand, created_by=author, is_template=as_template, **asdict(spec)
+        )
+        audit_record(
+            actor=actor,
+            action="brief.template_saved" if as_template else "brief.submitted",
+            target=brief,
+            brand_id=brand.pk,
+            data={"title": brief.title, "budget": str(brief.budget)},
+        )
+        if as_template:
+            return brief, None
+        campaign = _campaign_create(brief=brief, owner=author, actor=actor)
+        campaign = campaign_transition_phase(
+            campaign_id=campaign.pk,
+            to_phase=Phase.BRIEFING,
+            actor=actor,
+            reason="Brief submitted",
+        )
+    return brief, campaign
+
+
+def _campaign_create(*, brief: Brief, owner: Any, actor: Actor) -> Campaign:
+    campaign = Campaign.objects.create(
+        brand=brief.brand,
+        brief=brief,
+        name=brief.title,
+        owner=owner,
+        phase=Phase.DRAFT,
+        phase_changed_at=timezone.now(),
+        next_action=DEFAULT_NEXT_ACTION[Phase.DRAFT],
+        budget_total=brief.budget,
+    )
+    audit_record(
+        actor=actor,
+        action="campaign.created",
+        target=campaign,
+        brand_id=campaign.brand_id,
+        campaign_id=campaign.pk,
+        data={"brief_id": brief.pk, "budget_total": str(campaign.budget_total)},
+    )
+    return campaign
+
+
+def campaign_transition_phase(
+    *,
+    campaign_id: int,
+    to_phase: str,
+    actor: Actor,
+    reason: str = "",
+) -> Campaign:
+    """Move a campaign to ``to_phase`` if the phase table allows it; audited.
+
+    Raises :class:`TransitionNotAllowed` / :class:`ReasonRequired` (the table refused),
+    :class:`NotPermitted` (this person may not run this campaign). On any refusal
+    nothing is written.
+    """
+    try:
+        target = Phase(to_phase)
+    except ValueError:
+        raise TransitionNotAllowed(f"“{to_phase}” is not a campaign phase.") from None
+
+    with transaction.atomic():
+        campaign = (
+            Campaign.objects.select_for_update(of=("self",))
+            .select_related("brand")
+            .get(pk=campaign_id)
+        )
+        if actor.user_id is not None:
+            user = _user(actor.user_id)
+            if not policies.can_change_phase(user, campaign):
+                raise NotPermitted("You cannot change the phase of this campaign.")
+        current = Phase(campaign.phase)
+        resume = Phase(campaign.resume_phase) if campaign.resume_phase else None
+        check_transition(current, target, resume_phase=resume, reason=reason)
+
+        new_resume = resume_phase_after(current, target, resume_phase=resume)
+        campaign.phase = target
+        campaign.resume_phase = new_resume or ""
+        campaign.phase_changed_at = timezone.now()
+        campaign.next_action = DEFAULT_NEXT_ACTION[target]
+        if target == Phase.ESCALATED:
+            campaign.escalation_state = EscalationState.OPEN
+        elif current == Phase.ESCALATED and target != Phase.PAUSED:
+            campaign.escalation_state = EscalationState.RESOLVED
+        campaign.save(
+            update_fields=[
+                "phase",
+                "resume_phase",
+                "phase_changed_at",
+                "next_action",
+                "escalation_state",
+                "updated_at",
+            ]
+        )
+        audit_record(
+            actor=actor,
+            action="campaign.phase_changed",
+            target=campaign,
+            brand_id=campaign.brand_id,
+            campaign_id=campaign.pk,
+            data={"from": current.value, "to": target.value, "reason": reason.strip()},
+        )
+    return campaign
+
+
+def campaign_record_spend(*, campaign_id: int, amount: Decimal, actor: Actor) -> Campaign:
+    """Add spend to a campaign, refusing anything that would cross its budget."""
+    if amount <= 0:
+        raise DomainError("Spend must be a positive amount.")
+    try:
+        with transaction.atomic():
+            campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+            if campaign.budget_consumed + amount > campaign.budget_total:
+                raise DomainError(
+                    f"Spending {amount} would exceed the budget of {campaign.budget_total} "
+                    f"({campaign.budget_consumed} already consumed)."
+                )
+            campaign.budget_consumed += amount
+            campaign.save(update_fields=["budget_consumed", "updated_at"])
+            audit_record(
+                actor=actor,
+                action="campaign.spend_recorded",
+                target=campaign,
+                brand_id=campaign.brand_id,
+                campaign_id=campaign.pk,
+                data={"amount": str(amount), "consumed": str(campaign.budget_consumed)},
+            )
+    except IntegrityError as exc:  # the database constraint is the last line of defence
+        raise DomainError("That spend would exceed the campaign budget.") from exc
+    return campaign
+
+
+def _user(user_id: int) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(pk=user_id)
+
+
+def brand_save(*, brand: Brand, actor: Actor, changed: list[str]) -> Brand:
+    """Create or update a brand's settings (the admin's form), audited."""
+    with transaction.atomic():
+        adding = brand._state.adding
+        brand.save()
+        audit_record(
+            actor=actor,
+            action="brand.created" if adding else "brand.changed",
+            target=brand,
+            brand_id=brand.pk,
+            data={"changed": sorted(changed)},
+        )
+    return brand

@@ -1,0 +1,159 @@
+"""Campaign and brief pages: thin adapters over selectors (reads) and services (writes)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from approvals import policies
+from approvals.domain.audit import Actor
+
+from . import selectors, services
+from .domain.errors import DomainError, NotPermitted
+from .domain.phases import Phase, allowed_targets, needs_reason
+from .forms import BriefForm, TransitionForm
+
+
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    campaigns = selectors.campaigns_for_user(request.user)
+    brand = request.GET.get("brand", "")
+    phase = request.GET.get("phase", "")
+    if brand:
+        campaigns = campaigns.filter(brand__slug=brand)
+    if phase in set(Phase):
+        campaigns = campaigns.filter(phase=phase)
+    return render(
+        request,
+        "campaigns/campaign_list.html",
+        {
+            "campaigns": campaigns,
+            "brands": selectors.brands_for_user(request.user),
+            "phases": list(Phase),
+            "selected_brand": brand,
+            "selected_phase": phase,
+        },
+    )
+
+
+def _detail_context(request: HttpRequest, campaign, *, error: str = "") -> dict:
+    current = Phase(campaign.phase)
+    resume = Phase(campaign.resume_phase) if campaign.resume_phase else None
+    targets = sorted(allowed_targets(current, resume_phase=resume), key=list(Phase).index)
+    return {
+        "campaign": campaign,
+        "brief": campaign.brief,
+        "history": selectors.campaign_phase_history(campaign).select_related("actor_user"),
+        "can_change_phase": policies.can_change_phase(request.user, campaign),
+        "targets": [(t, needs_reason(current, t)) for t in targets],
+        "transition_error": error,
+    }
+
+
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(selectors.campaigns_for_user(request.user), pk=pk)
+    return render(request, "campaigns/campaign_detail.html", _detail_context(request, campaign))
+
+
+@require_POST
+def campaign_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(selectors.campaigns_for_user(request.user), pk=pk)
+    if not policies.can_change_phase(request.user, campaign):
+        raise PermissionDenied("You cannot change the phase of this campaign.")
+    form = TransitionForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = "Choose the phase to move to."
+    else:
+        try:
+            campaign = services.campaign_transition_phase(
+                campaign_id=campaign.pk,
+                to_phase=form.cleaned_data["to_phase"],
+                actor=Actor.for_user(request.user),
+                reason=form.cleaned_data["reason"],
+            )
+        except NotPermitted as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except DomainError as exc:
+            error = str(exc)
+    if not error and not request.htmx:
+        messages.success(request, f"{campaign.name} is now {campaign.get_phase_display().lower()}.")
+        return redirect("campaigns:detail", pk=campaign.pk)
+    campaign.refresh_from_db()
+    template = "campaigns/campaign_detail.html"
+    if request.htmx:
+        template += "#phase-panel"
+    return render(
+        request,
+        template,
+        _detail_context(request, campaign, error=error),
+        status=409 if error else 200,
+    )
+
+
+def brief_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "campaigns/brief_list.html",
+        {
+            "briefs": selectors.briefs_for_user(request.user, templates=False),
+            "templates": selectors.briefs_for_user(request.user, templates=True),
+            "can_write": policies.can_write_briefs(request.user),
+        },
+    )
+
+
+def brief_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    brief = get_object_or_404(selectors.briefs_for_user(request.user), pk=pk)
+    return render(
+        request,
+        "campaigns/brief_detail.html",
+        {
+            "brief": brief,
+            "campaigns": brief.campaigns.all(),
+            "can_write": policies.can_write_briefs(request.user),
+        },
+    )
+
+
+def brief_create(request: HttpRequest) -> HttpResponse:
+    if not policies.can_write_briefs(request.user):
+        raise PermissionDenied("Only marketing managers and admins write briefs.")
+    initial = {}
+    template_id = request.GET.get("template")
+    template = None
+    if template_id:
+        template = get_object_or_404(
+            selectors.briefs_for_user(request.user, templates=True), pk=template_id
+        )
+        initial = BriefForm.initial_from(template)
+    form = BriefForm(request.POST or None, user=request.user, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            as_template = request.POST.get("intent") == "template"
+            try:
+                brief, campaign = services.brief_create(
+                    author=request.user,
+                    brand=form.cleaned_data["brand"],
+                    spec=form.spec(),
+                    as_template=as_template,
+                )
+            except services.BriefInvalid as exc:
+                for field, field_errors in exc.errors.items():
+                    for message in field_errors:
+                        form.add_error(field, message)
+            except NotPermitted as exc:
+                form.add_error("brand", str(exc))
+            else:
+                if campaign is None:
+                    messages.success(request, f"Template “{brief.title}” saved.")
+                    return redirect("campaigns:brief_detail", pk=brief.pk)
+                messages.success(request, f"Brief submitted: “{campaign.name}” is now in briefing.")
+                return redirect("campaigns:detail", pk=campaign.pk)
+    return render(
+        request, "campaigns/brief_form.html", {"form": form, "template": template}, status=status
+    )

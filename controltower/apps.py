@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ControltowerConfig(AppConfig):
+    name = "controltower"
+    verbose_name = "Control tower"

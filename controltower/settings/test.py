@@ -1,0 +1,21 @@
+"""Test settings: the machine's PostgreSQL and Redis, never the embedded defaults.
+
+Override with DATABASE_URL / REDIS_URL; ``make test`` and ``.ci/run`` use these.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-with-enough-entropy-0123456789abcdef")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/controltower")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
+os.environ.setdefault("CONTROLTOWER_CHANNEL_PREFIX", "controltower-test")
+
+from .base import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+AXES_FAILURE_LIMIT = 3
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP

@@ -1,0 +1,63 @@
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from approvals.policies import roles_of
+from campaigns.demo import DEMO_LOGINS
+from campaigns.models import Brief, Campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_refuses_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="only runs with DEBUG on"):
+        call_command("seed_demo")
+    assert Campaign.objects.count() == 0
+
+
+def test_seed_demo_builds_a_demo_each_role_can_use(settings, client, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    for login in DEMO_LOGINS:
+        assert f"{login.username} / {login.password}" in out
+
+    campaigns = Campaign.objects.all()
+    assert campaigns.count() == 12
+    assert {c.phase for c in campaigns} == {
+        "draft",
+        "briefing",
+        "execution",
+        "monitoring",
+        "escalated",
+        "paused",
+        "completed",
+        "cancelled",
+    }
+    assert Brief.objects.filter(is_template=True).count() == 2
+    call_command("audit_verify")
+
+    call_command("seed_demo")  # a second run leaves the data alone
+    assert Campaign.objects.count() == 12
+
+    expected_nav = {
+        "manager": ["Campaigns", "Briefs", "New brief"],
+        "legal": ["Campaigns", "Briefs"],
+        "admin": ["Campaigns", "Briefs", "New brief", "Administration"],
+    }
+    for login in DEMO_LOGINS:
+        assert _form_login(client, login)
+        response = client.get(reverse("campaigns:list"))
+        assert [i.label for i in response.context["nav_items"]] == expected_nav[login.username]
+        assert {r.value for r in roles_of(response.context["user"])} == {login.role.value}
+        shown = len(response.context["campaigns"])
+        assert shown == (7 if login.username == "legal" else 12)  # legal: Northwind only
+        client.logout()
+
+
+def _form_login(client, login):
+    response = client.post(
+        reverse("login"), {"username": login.username, "password": login.password}
+    )
+    return response.status_code == 302

@@ -1,0 +1,125 @@
+"""campaign_transition_phase: the one way a phase changes — audited, guarded, all-or-nothing."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from approvals.domain.audit import Actor
+from approvals.models import AuditEvent
+from campaigns.domain.errors import DomainError, NotPermitted, ReasonRequired, TransitionNotAllowed
+from campaigns.domain.phases import Phase
+from campaigns.models import Campaign, EscalationState
+from campaigns.services import campaign_record_spend, campaign_transition_phase
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot(campaign):
+    row = Campaign.objects.filter(pk=campaign.pk).values().get()
+    return row, AuditEvent.objects.count()
+
+
+def test_allowed_transition_changes_phase_and_writes_one_audit_event(campaign_a, manager):
+    result = campaign_transition_phase(
+        campaign_id=campaign_a.pk, to_phase="execution", actor=Actor.for_user(manager)
+    )
+    campaign_a.refresh_from_db()
+    assert result.phase == campaign_a.phase == Phase.EXECUTION
+    assert campaign_a.next_action == "Agents produce and launch the creative"
+    event = AuditEvent.objects.get()
+    assert event.action == "campaign.phase_changed"
+    assert event.actor_user == manager and event.actor_label == "manager"
+    assert event.campaign_id == campaign_a.pk and event.brand_id == campaign_a.brand_id
+    assert event.data == {"from": "briefing", "to": "execution", "reason": ""}
+
+
+def test_agent_transitions_are_attributed_to_the_agent(campaign_a):
+    campaign_transition_phase(
+        campaign_id=campaign_a.pk, to_phase="execution", actor=Actor.for_agent("planner")
+    )
+    event = AuditEvent.objects.get()
+    assert event.actor_agent == "planner" and event.actor_user is None
+    assert event.actor_label == "agent:planner"
+
+
+@pytest.mark.parametrize(
+    ("to_phase", "reason", "error", "message"),
+    [
+        ("completed", "", TransitionNotAllowed, "Cannot move from briefing to completed"),
+        ("monitoring", "", TransitionNotAllowed, "Cannot move from briefing to monitoring"),
+        ("paused", "", ReasonRequired, "a reason is required"),
+        ("briefing", "", TransitionNotAllowed, "already briefing"),
+        ("nonsense", "", TransitionNotAllowed, "“nonsense” is not a campaign phase"),
+    ],
+)
+def test_refused_transition_writes_nothing(campaign_a, manager, to_phase, reason, error, message):
+    before = snapshot(campaign_a)
+    with pytest.raises(error, match=message):
+        campaign_transition_phase(
+            campaign_id=campaign_a.pk,
+            to_phase=to_phase,
+            actor=Actor.for_user(manager),
+            reason=reason,
+        )
+    assert snapshot(campaign_a) == before
+
+
+def test_legal_reviewer_cannot_change_a_phase_even_on_their_brand(campaign_a, legal_a):
+    before = snapshot(campaign_a)
+    with pytest.raises(NotPermitted):
+        campaign_transition_phase(
+            campaign_id=campaign_a.pk, to_phase="execution", actor=Actor.for_user(legal_a)
+        )
+    assert snapshot(campaign_a) == before
+
+
+def test_escalation_opens_and_resuming_resolves_it(campaign_a, manager):
+    actor = Actor.for_user(manager)
+    campaign_transition_phase(campaign_id=campaign_a.pk, to_phase="execution", actor=actor)
+    c = campaign_transition_phase(
+        campaign_id=campaign_a.pk, to_phase="escalated", actor=actor, reason="CPA spike"
+    )
+    assert (c.phase, c.resume_phase, c.escalation_state) == ("escalated", "execution", "open")
+    c = campaign_transition_phase(
+        campaign_id=campaign_a.pk, to_phase="paused", actor=actor, reason="Wait for legal"
+    )
+    assert (c.phase, c.resume_phase, c.escalation_state) == ("paused", "execution", "open")
+    with pytest.raises(TransitionNotAllowed, match="only resume execution"):
+        campaign_transition_phase(
+            campaign_id=campaign_a.pk, to_phase="monitoring", actor=actor, reason="skip ahead"
+        )
+    c = campaign_transition_phase(
+        campaign_id=campaign_a.pk, to_phase="execution", actor=actor, reason="Fixed"
+    )
+    assert (c.phase, c.resume_phase) == ("execution", "")
+    escalated = campaign_transition_phase(
+        campaign_id=campaign_a.pk, to_phase="escalated", actor=actor, reason="again"
+    )
+    assert escalated.escalation_state == EscalationState.OPEN
+    resumed = campaign_transition_phase(
+        campaign_id=campaign_a.pk, to_phase="execution", actor=actor, reason="resolved"
+    )
+    assert resumed.escalation_state == EscalationState.RESOLVED
+
+
+def test_transition_rolled_back_with_its_transaction_leaves_no_trace(campaign_a, manager):
+    before = snapshot(campaign_a)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        campaign_transition_phase(
+            campaign_id=campaign_a.pk, to_phase="execution", actor=Actor.for_user(manager)
+        )
+        raise RuntimeError("the surrounding work failed")
+    assert snapshot(campaign_a) == before
+
+
+def test_spend_can_never_cross_the_budget(campaign_a):
+    actor = Actor.for_agent("distribution")
+    campaign_record_spend(campaign_id=campaign_a.pk, amount=Decimal("9999.99"), actor=actor)
+    before = snapshot(campaign_a)
+    with pytest.raises(DomainError, match=r"would exceed the budget of 10000\.00"):
+        campaign_record_spend(campaign_id=campaign_a.pk, amount=Decimal("0.02"), actor=actor)
+    assert snapshot(campaign_a) == before
+    campaign_record_spend(campaign_id=campaign_a.pk, amount=Decimal("0.01"), actor=actor)
+    campaign_a.refresh_from_db()
+    assert campaign_a.budget_consumed == campaign_a.budget_total

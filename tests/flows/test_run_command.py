@@ -1,0 +1,134 @@
+"""`make run` on the embedded defaults: nothing configured, everything started, demo ready.
+
+Runs ``manage.py runstack`` (what ``make run`` calls) with no DATABASE_URL and no
+REDIS_URL, so it must bring up SQLite and the embedded Redis itself, then drives each demo
+login in Chromium, and finally stops the whole process group with SIGINT, as Ctrl-C does.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from campaigns.demo import DEMO_LOGINS
+
+pytestmark = pytest.mark.stack
+ROOT = Path(__file__).resolve().parents[2]
+# Variables the test settings or the outer environment set that `make run` must not see.
+SCRUB = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "DJANGO_SETTINGS_MODULE",
+    "CONTROLTOWER_CHANNEL_PREFIX",
+    "CELERY_BROKER_URL",
+}
+
+EXPECTED_NAV = {
+    "manager": ["Campaigns", "Briefs", "New brief"],
+    "legal": ["Campaigns", "Briefs"],
+    "admin": ["Campaigns", "Briefs", "New brief", "Administration"],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return time.monotonic() - start
+        except OSError:
+            time.sleep(0.25)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+@pytest.fixture
+def stack(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in SCRUB}
+    env.update({"DEBUG": "1", "CONTROLTOWER_VAR_DIR": str(tmp_path / "var")})
+    log = (tmp_path / "run.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runstack", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield {
+            "url": f"http://127.0.0.1:{port}",
+            "process": process,
+            "log": tmp_path / "run.log",
+            "var": tmp_path / "var",
+        }
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        # The embedded Redis runs in its own session; never leave it behind.
+        subprocess.run(["pkill", "-f", str(tmp_path / "var" / "redis" / "redis.sock")], check=False)
+        log.close()
+
+
+def test_run_serves_the_demo_to_each_role_and_ctrl_c_stops_everything(
+    stack, chromium, artifacts_dir
+):
+    seconds = wait_for(stack["url"] + "/accounts/login/", timeout=60)
+    assert seconds < 60
+    output = stack["log"].read_text()
+    assert "Embedded Redis on" in output and str(stack["var"]) in output
+    for login in DEMO_LOGINS:
+        assert f"{login.username} / {login.password}" in output
+
+    for login in DEMO_LOGINS:
+        context = chromium.new_context()
+        page = context.new_page()
+        page.goto(stack["url"] + "/")
+        page.get_by_label("Username").fill(login.username)
+        page.get_by_label("Password").fill(login.password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/campaigns/")
+        nav = page.get_by_role("navigation", name="Main").get_by_role("link").all_inner_texts()
+        assert nav == EXPECTED_NAV[login.username]
+        rows = page.locator("table.data tbody tr").count()
+        assert rows == (7 if login.username == "legal" else 12)
+        page.screenshot(
+            path=str(artifacts_dir / f"run-{login.username}-campaigns.png"), full_page=True
+        )
+        context.close()
+
+    # The worker and beat are up too (their banners reach the shared log).
+    output = stack["log"].read_text()
+    assert "celery@" in output and "ready." in output
+    assert "beat: Starting..." in output
+
+    os.killpg(stack["process"].pid, signal.SIGINT)
+    assert stack["process"].wait(timeout=30) is not None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(stack["process"].pid, 0)  # anything left in the process group?
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("processes were left running after SIGINT")
+    redis_pids = subprocess.run(
+        ["pgrep", "-f", str(stack["var"] / "redis" / "redis.sock")], capture_output=True, text=True
+    ).stdout.split()
+    assert redis_pids == [], "the embedded Redis was left running"
