@@ -102,3 +102,36 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain head at #{self.seq}"
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    EXPIRED = "expired", "Expired"
+
+
+class ApprovalRequest(models.Model):
+    """An agent action held at the gate until a person in ``queue_role`` decides it."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="approval_requests"
+    )
+    brand = models.ForeignKey("campaigns.Brand", on_delete=models.PROTECT, related_name="+")
+    action_type = models.CharField(max_length=40)
+    queue_role = models.CharField(max_length=40)
+    summary = models.CharField(max_length=300)
+    requested_by_agent = models.CharField(max_length=80)
+    status = models.CharField(
+        max_length=20, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["campaign", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.action_type} for {self.campaign_id} ({self.status})"

@@ -86,3 +86,8 @@ def can_change_phase(user: Any, campaign: Campaign) -> bool:
 
 def can_use_admin_site(user: Any) -> bool:
     return is_admin(user) and user.is_staff
+
+
+def visible_brand_ids(user: Any) -> list[int]:
+    """Ids of the brands the user may see (what a live socket subscribes to)."""
+    return list(visible_brands(user).values_list("pk", flat=True))

@@ -70,3 +70,37 @@ def brand_assign(*, brand: Any, assignee: Any, actor: Actor) -> None:
             brand_id=brand.pk,
             data={"assignee": str(assignee), "assignee_type": type(assignee).__name__.lower()},
         )
+
+
+def approval_request_submit(
+    *,
+    campaign: Any,
+    action_type: str,
+    queue_role: str,
+    summary: str,
+    agent: str,
+) -> Any:
+    """Hold an agent's action for a person in ``queue_role`` to decide."""
+    from controltower.realtime import campaign_changed_on_commit
+
+    from .models import ApprovalRequest
+
+    with transaction.atomic():
+        request = ApprovalRequest.objects.create(
+            campaign=campaign,
+            brand_id=campaign.brand_id,
+            action_type=action_type,
+            queue_role=queue_role,
+            summary=summary,
+            requested_by_agent=agent,
+        )
+        audit_record(
+            actor=Actor.for_agent(agent),
+            action="approval.requested",
+            target=request,
+            brand_id=campaign.brand_id,
+            campaign_id=campaign.pk,
+            data={"action_type": action_type, "queue_role": queue_role, "summary": summary},
+        )
+        campaign_changed_on_commit(campaign.pk)
+    return request

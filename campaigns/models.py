@@ -93,6 +93,16 @@ class EscalationState(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+class SlaStatus(models.TextChoices):
+    ON_TRACK = "on_track", "On track"
+    AT_RISK = "at_risk", "At risk"
+    BREACHED = "breached", "Breached"
+
+
+#: Worst first: a campaign's SLA status is the worst of its latest evaluations.
+SLA_SEVERITY = {SlaStatus.ON_TRACK: 0, SlaStatus.AT_RISK: 1, SlaStatus.BREACHED: 2}
+
+
 class Campaign(models.Model):
     """One scoped surface run by agents. Its phase changes only through
     ``campaigns.services.campaign_transition_phase``."""
@@ -113,6 +123,12 @@ class Campaign(models.Model):
     escalation_state = models.CharField(
         max_length=16, choices=EscalationState.choices, default=EscalationState.NONE
     )
+    # Worst status among the latest SLA evaluations (kept by sla_evaluation_record).
+    sla_status = models.CharField(
+        max_length=16, choices=SlaStatus.choices, default=SlaStatus.ON_TRACK
+    )
+    # When the campaign first entered execution: the start of its spend plan.
+    launched_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -143,3 +159,112 @@ class Campaign(models.Model):
     @property
     def budget_consumed_pct(self) -> float:
         return float(self.budget_consumed / self.budget_total * 100) if self.budget_total else 0.0
+
+
+class AnomalyKind(models.TextChoices):
+    CPM_SPIKE = "cpm_spike", "CPM spike"
+    CPA_ABOVE_LIMIT = "cpa_above_limit", "CPA above control limit"
+    CONVERSION_DROP = "conversion_drop", "Conversion drop"
+    BROKEN_LINK = "broken_link", "Broken link"
+    PACING_DRIFT = "pacing_drift", "Pacing drift"
+    AUDIENCE_FATIGUE = "audience_fatigue", "Audience fatigue"
+
+
+class FlagState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    FIRING = "firing", "Firing"
+    RESOLVED = "resolved", "Resolved"
+
+
+class FlagResponse(models.TextChoices):
+    CONTINUE = "continue", "Continue"
+    OPTIMIZE = "optimize", "Optimize"
+    PAUSE = "pause", "Pause"
+    ESCALATE = "escalate", "Escalate"
+
+
+class AnomalyFlag(models.Model):
+    """Something in a campaign's numbers that is off, with what to do about it.
+    Raised and resolved through ``campaigns.services``; shown on the tower while open."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="anomaly_flags")
+    kind = models.CharField(max_length=24, choices=AnomalyKind.choices)
+    state = models.CharField(max_length=12, choices=FlagState.choices, default=FlagState.FIRING)
+    response = models.CharField(
+        max_length=12, choices=FlagResponse.choices, default=FlagResponse.CONTINUE
+    )
+    explanation = models.CharField(max_length=300)
+    channel = models.CharField(max_length=32, blank=True)
+    variant = models.CharField(max_length=64, blank=True)
+    observed = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    limit = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["campaign", "state"])]
+        constraints = [
+            # One incident is one flag: at most one open flag per kind and surface.
+            models.UniqueConstraint(
+                fields=["campaign", "kind", "channel", "variant"],
+                condition=~Q(state="resolved"),
+                name="one_open_flag_per_kind_and_surface",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.campaign_id}"
+
+
+class SlaKind(models.TextChoices):
+    DRAFT_TIME = "draft_time", "Draft within target time"
+    QA_PASS_RATE = "qa_pass_rate", "QA pass rate"
+    POLICY_ESCALATION = "policy_escalation", "Policy issue escalated in time"
+    BUDGET_PACING = "budget_pacing", "Budget pacing within range"
+    RESPONSE_TIME = "response_time", "Response time"
+    EXCEPTION_RATE = "exception_rate", "Exception rate"
+
+
+class SlaEvaluation(models.Model):
+    """One measurement of one SLA for one campaign. The latest per SLA sets the campaign's
+    ``sla_status`` (the worst of them)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sla_evaluations")
+    sla = models.CharField(max_length=24, choices=SlaKind.choices)
+    status = models.CharField(max_length=16, choices=SlaStatus.choices)
+    measured = models.CharField(max_length=64)
+    target = models.CharField(max_length=64)
+    detail = models.CharField(max_length=300, blank=True)
+    evaluated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-evaluated_at", "-id"]
+        indexes = [models.Index(fields=["campaign", "sla", "-evaluated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_sla_display()}: {self.get_status_display()}"
+
+
+class PerformanceSample(models.Model):
+    """A campaign's delivery in one time bucket (telemetry is rolled up into these)."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="performance_samples"
+    )
+    bucket_start = models.DateTimeField()
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    conversions = models.PositiveIntegerField(default=0)
+    spend = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["bucket_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "bucket_start"], name="one_sample_per_bucket"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} @ {self.bucket_start:%Y-%m-%d %H:%M}"

@@ -16,6 +16,7 @@ from django.utils import timezone
 from approvals import policies
 from approvals.domain.audit import Actor
 from approvals.services import audit_record
+from controltower.realtime import campaign_changed_on_commit
 
 from .domain.briefs import BriefSpec, validate_brief
 from .domain.errors import DomainError, NotPermitted, TransitionNotAllowed
@@ -25,7 +26,18 @@ from .domain.phases import (
     check_transition,
     resume_phase_after,
 )
-from .models import Brand, Brief, Campaign, EscalationState
+from .models import (
+    SLA_SEVERITY,
+    AnomalyFlag,
+    Brand,
+    Brief,
+    Campaign,
+    EscalationState,
+    FlagState,
+    SlaEvaluation,
+    SlaKind,
+    SlaStatus,
+)
 
 
 class BriefInvalid(DomainError):
@@ -139,6 +151,8 @@ def campaign_transition_phase(
         campaign.resume_phase = new_resume or ""
         campaign.phase_changed_at = timezone.now()
         campaign.next_action = DEFAULT_NEXT_ACTION[target]
+        if target == Phase.EXECUTION and campaign.launched_at is None:
+            campaign.launched_at = campaign.phase_changed_at
         if target == Phase.ESCALATED:
             campaign.escalation_state = EscalationState.OPEN
         elif current == Phase.ESCALATED and target != Phase.PAUSED:
@@ -150,6 +164,7 @@ def campaign_transition_phase(
                 "phase_changed_at",
                 "next_action",
                 "escalation_state",
+                "launched_at",
                 "updated_at",
             ]
         )
@@ -161,6 +176,7 @@ def campaign_transition_phase(
             campaign_id=campaign.pk,
             data={"from": current.value, "to": target.value, "reason": reason.strip()},
         )
+        campaign_changed_on_commit(campaign.pk)
     return campaign
 
 
@@ -186,6 +202,7 @@ def campaign_record_spend(*, campaign_id: int, amount: Decimal, actor: Actor) ->
                 campaign_id=campaign.pk,
                 data={"amount": str(amount), "consumed": str(campaign.budget_consumed)},
             )
+            campaign_changed_on_commit(campaign.pk)
     except IntegrityError as exc:  # the database constraint is the last line of defence
         raise DomainError("That spend would exceed the campaign budget.") from exc
     return campaign
@@ -210,3 +227,121 @@ def brand_save(*, brand: Brand, actor: Actor, changed: list[str]) -> Brand:
             data={"changed": sorted(changed)},
         )
     return brand
+
+
+def anomaly_flag_raise(
+    *,
+    campaign_id: int,
+    kind: str,
+    explanation: str,
+    response: str,
+    actor: Actor,
+    observed: Decimal | None = None,
+    limit: Decimal | None = None,
+    channel: str = "",
+    variant: str = "",
+    state: str = FlagState.FIRING,
+) -> AnomalyFlag:
+    """Open a flag, or update the open one of the same kind and surface (one incident, one
+    flag)."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        flag, created = AnomalyFlag.objects.select_for_update().get_or_create(
+            campaign=campaign,
+            kind=kind,
+            channel=channel,
+            variant=variant,
+            state__in=[FlagState.PENDING, FlagState.FIRING],
+            defaults={
+                "state": state,
+                "response": response,
+                "explanation": explanation,
+                "observed": observed,
+                "limit": limit,
+                "opened_at": timezone.now(),
+            },
+        )
+        if not created:
+            flag.state, flag.response, flag.explanation = state, response, explanation
+            flag.observed, flag.limit = observed, limit
+            flag.save(update_fields=["state", "response", "explanation", "observed", "limit"])
+        audit_record(
+            actor=actor,
+            action="anomaly.raised" if created else "anomaly.updated",
+            target=flag,
+            brand_id=campaign.brand_id,
+            campaign_id=campaign.pk,
+            data={"kind": kind, "state": state, "response": response, "explanation": explanation},
+        )
+        campaign_changed_on_commit(campaign.pk)
+    return flag
+
+
+def anomaly_flag_resolve(*, flag_id: int, actor: Actor, note: str = "") -> AnomalyFlag:
+    with transaction.atomic():
+        flag = AnomalyFlag.objects.select_for_update().select_related("campaign").get(pk=flag_id)
+        if flag.state == FlagState.RESOLVED:
+            raise DomainError("This flag is already resolved.")
+        flag.state, flag.resolved_at = FlagState.RESOLVED, timezone.now()
+        flag.save(update_fields=["state", "resolved_at"])
+        audit_record(
+            actor=actor,
+            action="anomaly.resolved",
+            target=flag,
+            brand_id=flag.campaign.brand_id,
+            campaign_id=flag.campaign_id,
+            data={"kind": flag.kind, "note": note},
+        )
+        campaign_changed_on_commit(flag.campaign_id)
+    return flag
+
+
+def sla_evaluation_record(
+    *,
+    campaign_id: int,
+    sla: str,
+    status: str,
+    measured: str,
+    target: str,
+    actor: Actor,
+    detail: str = "",
+) -> SlaEvaluation:
+    """Record one SLA measurement; the campaign's status becomes the worst latest one."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        evaluation = SlaEvaluation.objects.create(
+            campaign=campaign,
+            sla=sla,
+            status=status,
+            measured=measured,
+            target=target,
+            detail=detail,
+            evaluated_at=timezone.now(),
+        )
+        # The latest evaluation of each SLA (one indexed lookup per kind).
+        latest = [
+            status
+            for kind in SlaKind
+            if (
+                status := SlaEvaluation.objects.filter(campaign=campaign, sla=kind)
+                .order_by("-evaluated_at", "-id")
+                .values_list("status", flat=True)
+                .first()
+            )
+        ]
+        worst = max(latest, key=lambda s: SLA_SEVERITY[SlaStatus(s)], default=SlaStatus.ON_TRACK)
+        changed = worst != campaign.sla_status
+        if changed:
+            campaign.sla_status = worst
+            campaign.save(update_fields=["sla_status", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="sla.evaluated",
+            target=evaluation,
+            brand_id=campaign.brand_id,
+            campaign_id=campaign.pk,
+            data={"sla": sla, "status": status, "measured": measured, "target": target},
+        )
+        if changed:
+            campaign_changed_on_commit(campaign.pk)
+    return evaluation

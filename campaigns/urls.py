@@ -1,11 +1,12 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import views
 
 app_name = "campaigns"
 
 urlpatterns = [
-    path("", views.campaign_list, name="list"),
+    path("", RedirectView.as_view(pattern_name="tower", query_string=True), name="list"),
     path("<int:pk>/", views.campaign_detail, name="detail"),
     path("<int:pk>/transition/", views.campaign_transition, name="transition"),
     path("briefs/", views.brief_list, name="brief_list"),

@@ -22,15 +22,19 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "nav_roles": []}
-    entries = [("Campaigns", reverse("campaigns:list"))]
+    entries = [("Control tower", reverse("tower"))]
     entries.append(("Briefs", reverse("campaigns:brief_list")))
     if policies.can_write_briefs(user):
         entries.append(("New brief", reverse("campaigns:brief_create")))
     if policies.can_use_admin_site(user):
         entries.append(("Administration", reverse("admin:index")))
     path = request.path
-    # The most specific matching entry is the active one.
-    best = max((url for _, url in entries if path.startswith(url)), key=len, default="")
+    # The most specific matching entry is the active one ("/" only matches itself).
+    best = max(
+        (url for _, url in entries if path == url or (url != "/" and path.startswith(url))),
+        key=len,
+        default="",
+    )
     return {
         "nav_items": [NavItem(label, url, url == best) for label, url in entries],
         "nav_roles": sorted(role.value for role in policies.roles_of(user)),

@@ -8,7 +8,7 @@ admin.site.site_header = "Campaign Control Tower — administration"
 admin.site.site_title = "Control Tower admin"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.tower, name="tower"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("campaigns.urls")),

@@ -1,6 +1,33 @@
+"""The control tower page: every campaign the user may see, one row each, kept live."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import render
+
+from campaigns.domain.phases import Phase
+from campaigns.selectors import brands_for_user
+
+from . import selectors
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("campaigns:list")
+def tower(request: HttpRequest) -> HttpResponse:
+    filters = selectors.TowerFilters.from_query(request.GET)
+    campaigns = selectors.tower_campaigns(request.user, filters)
+    page = Paginator(campaigns, settings.CONTROLTOWER_TOWER_PAGE_SIZE).get_page(filters.page)
+    context = {
+        "filters": filters,
+        "columns": selectors.tower_columns(filters),
+        "page": page,
+        "rows": selectors.tower_rows(page.object_list),
+        "summary": selectors.tower_summary(request.user),
+        "brands": brands_for_user(request.user),
+        "owners": selectors.tower_owners(request.user),
+        "phases": list(Phase),
+    }
+    template = "controltower/tower.html"
+    if request.htmx and request.htmx.target == "tower-content":
+        template += "#tower-content"  # a resync after reconnecting, or a filter change
+    return render(request, template, context)

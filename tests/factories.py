@@ -29,7 +29,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create, role: Role | None, **kwargs):
         if role:
-            self.groups.add(Group.objects.get(name=role.value))
+            # get_or_create: transactional tests flush the groups the migration made.
+            self.groups.add(Group.objects.get_or_create(name=role.value)[0])
         self.save()
 
     @factory.post_generation

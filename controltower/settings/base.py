@@ -170,7 +170,7 @@ AUTHENTICATION_BACKENDS = [
     "guardian.backends.ObjectPermissionBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "campaigns:list"
+LOGIN_REDIRECT_URL = "tower"
 LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -249,3 +249,7 @@ LOGGING = {
 # --- Domain knobs -------------------------------------------------------------
 # A brief budget above this is refused as implausible (a typo, not a campaign).
 CONTROLTOWER_MAX_BRIEF_BUDGET = env.int("CONTROLTOWER_MAX_BRIEF_BUDGET", default=10_000_000)
+# Changes to one campaign within this window reach the tower as at most two updates.
+CONTROLTOWER_TOWER_COALESCE_MS = env.int("CONTROLTOWER_TOWER_COALESCE_MS", default=250)
+# Rows per tower page: the tower renders only what is on screen.
+CONTROLTOWER_TOWER_PAGE_SIZE = env.int("CONTROLTOWER_TOWER_PAGE_SIZE", default=50)

@@ -9,6 +9,9 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-with-enough-entropy-0123456789abcdef")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/controltower")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
+# In-process tests run unpooled: connections held by sync-to-async threads would outlive
+# the test database. The servers the flow tests start use the pool.
+os.environ.setdefault("DATABASE_POOL", "0")
 os.environ.setdefault("CONTROLTOWER_CHANNEL_PREFIX", "controltower-test")
 
 from .base import *  # noqa: F403
@@ -19,3 +22,6 @@ WHITENOISE_USE_FINDERS = True
 AXES_FAILURE_LIMIT = 3
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
+# Browser tests speak plain HTTP to a local server; secure-only cookies would never be sent.
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

@@ -11,8 +11,8 @@ pytestmark = pytest.mark.django_db
 
 def test_every_page_requires_login(client, campaign_a):
     for url in [
-        reverse("home"),
-        reverse("campaigns:list"),
+        reverse("tower"),
+        reverse("tower"),
         reverse("campaigns:detail", args=[campaign_a.pk]),
         reverse("campaigns:brief_list"),
         reverse("campaigns:brief_create"),
@@ -30,7 +30,7 @@ def test_legal_reviewer_of_brand_a_gets_404_on_brand_b(login, legal_a, campaign_
     assert (
         client.get(reverse("campaigns:brief_detail", args=[campaign_b.brief_id])).status_code == 404
     )
-    listing = client.get(reverse("campaigns:list")).content.decode()
+    listing = client.get(reverse("tower")).content.decode()
     assert "A campaign" in listing and "B campaign" not in listing
     assert "Brand B" not in listing  # not even as a filter option
 
@@ -41,25 +41,25 @@ def test_unassigned_user_sees_nothing(login, campaign_a):
 
     client = login(UserFactory(role=Role.MANAGER))
     assert client.get(reverse("campaigns:detail", args=[campaign_a.pk])).status_code == 404
-    assert "A campaign" not in client.get(reverse("campaigns:list")).content.decode()
+    assert "A campaign" not in client.get(reverse("tower")).content.decode()
 
 
 def test_admin_sees_every_brand(login, admin_user, campaign_a, campaign_b):
-    listing = login(admin_user).get(reverse("campaigns:list")).content.decode()
+    listing = login(admin_user).get(reverse("tower")).content.decode()
     assert "A campaign" in listing and "B campaign" in listing
 
 
 @pytest.mark.parametrize(
     ("who", "visible", "hidden"),
     [
-        ("manager", ["Campaigns", "Briefs", "New brief"], ["Administration"]),
-        ("legal_a", ["Campaigns", "Briefs"], ["New brief", "Administration"]),
-        ("admin_user", ["Campaigns", "Briefs", "New brief", "Administration"], []),
+        ("manager", ["Control tower", "Briefs", "New brief"], ["Administration"]),
+        ("legal_a", ["Control tower", "Briefs"], ["New brief", "Administration"]),
+        ("admin_user", ["Control tower", "Briefs", "New brief", "Administration"], []),
     ],
 )
 def test_navigation_shows_each_role_what_it_may_use(request, login, who, visible, hidden):
     user = request.getfixturevalue(who)
-    response = login(user).get(reverse("campaigns:list"))
+    response = login(user).get(reverse("tower"))
     labels = [item.label for item in response.context["nav_items"]]
     assert labels == visible
     for label in hidden:

@@ -42,16 +42,16 @@ def test_seed_demo_builds_a_demo_each_role_can_use(settings, client, capsys):
     assert Campaign.objects.count() == 12
 
     expected_nav = {
-        "manager": ["Campaigns", "Briefs", "New brief"],
-        "legal": ["Campaigns", "Briefs"],
-        "admin": ["Campaigns", "Briefs", "New brief", "Administration"],
+        "manager": ["Control tower", "Briefs", "New brief"],
+        "legal": ["Control tower", "Briefs"],
+        "admin": ["Control tower", "Briefs", "New brief", "Administration"],
     }
     for login in DEMO_LOGINS:
         assert _form_login(client, login)
-        response = client.get(reverse("campaigns:list"))
+        response = client.get(reverse("tower"))
         assert [i.label for i in response.context["nav_items"]] == expected_nav[login.username]
         assert {r.value for r in roles_of(response.context["user"])} == {login.role.value}
-        shown = len(response.context["campaigns"])
+        shown = len(response.context["rows"])
         assert shown == (7 if login.username == "legal" else 12)  # legal: Northwind only
         client.logout()
 

@@ -12,8 +12,8 @@ pytestmark = pytest.mark.django_db
 
 def test_login_form_logs_in_and_lands_on_campaigns(client, manager):
     response = client.post(reverse("login"), {"username": "manager", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == reverse("campaigns:list")
-    assert client.get(reverse("campaigns:list")).status_code == 200
+    assert response.status_code == 302 and response["Location"] == reverse("tower")
+    assert client.get(reverse("tower")).status_code == 200
 
 
 def test_wrong_password_is_refused_with_a_message(client, manager):
@@ -28,14 +28,14 @@ def test_repeated_failures_are_locked_out_even_with_the_right_password(client, m
     response = client.post(reverse("login"), {"username": "manager", "password": PASSWORD})
     assert response.status_code == 429
     assert "Too many failed log-ins" in response.content.decode()
-    assert client.get(reverse("campaigns:list")).status_code == 302  # still logged out
+    assert client.get(reverse("tower")).status_code == 302  # still logged out
 
 
 def test_logout_is_a_post(client, manager):
     client.force_login(manager)
     response = client.post(reverse("logout"))
     assert response.status_code == 302
-    assert client.get(reverse("campaigns:list")).status_code == 302
+    assert client.get(reverse("tower")).status_code == 302
 
 
 @pytest.mark.parametrize("weak", ["short1", "password123", "12345678901", "manager-pass"])

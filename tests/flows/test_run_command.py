@@ -32,9 +32,9 @@ SCRUB = {
 }
 
 EXPECTED_NAV = {
-    "manager": ["Campaigns", "Briefs", "New brief"],
-    "legal": ["Campaigns", "Briefs"],
-    "admin": ["Campaigns", "Briefs", "New brief", "Administration"],
+    "manager": ["Control tower", "Briefs", "New brief"],
+    "legal": ["Control tower", "Briefs"],
+    "admin": ["Control tower", "Briefs", "New brief", "Administration"],
 }
 
 
@@ -102,13 +102,13 @@ def test_run_serves_the_demo_to_each_role_and_ctrl_c_stops_everything(
         page.get_by_label("Username").fill(login.username)
         page.get_by_label("Password").fill(login.password)
         page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/campaigns/")
+        page.wait_for_url(stack["url"] + "/")
         nav = page.get_by_role("navigation", name="Main").get_by_role("link").all_inner_texts()
         assert nav == EXPECTED_NAV[login.username]
-        rows = page.locator("table.data tbody tr").count()
+        rows = page.locator("#tower-body tr").count()
         assert rows == (7 if login.username == "legal" else 12)
         page.screenshot(
-            path=str(artifacts_dir / f"run-{login.username}-campaigns.png"), full_page=True
+            path=str(artifacts_dir / f"run-{login.username}-tower.png"), full_page=True
         )
         context.close()
 

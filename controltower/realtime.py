@@ -1,0 +1,84 @@
+"""Live updates for the tower: group names and broadcasting after commit.
+
+Lifecycle of an update:
+1. A service changes a campaign and calls :func:`campaign_changed_on_commit` inside its
+   transaction. Nothing happens if the transaction rolls back.
+2. After commit, :func:`_campaign_committed` coalesces bursts: the first change of a
+   campaign in a window is pushed at once (leading edge); later changes in the window
+   schedule one trailing push (a Celery task), which renders whatever is current then.
+3. :func:`push_campaign` renders the row and the brand's summary counts ONCE and sends
+   them to the brand's group. Everyone in that group may see that brand, so the same
+   fragment serves every socket; consumers only forward it.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import redis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+_redis_client: redis.Redis | None = None
+
+
+def brand_group(brand_id: int) -> str:
+    """The group of every socket whose user may see ``brand_id``."""
+    return f"tower.brand.{brand_id}"
+
+
+def campaign_changed_on_commit(campaign_id: int) -> None:
+    """Announce that a campaign changed, once the current transaction commits."""
+    transaction.on_commit(partial(_campaign_committed, campaign_id))
+
+
+def _redis() -> redis.Redis:
+    global _redis_client
+    if _redis_client is None:
+        _redis_client = redis.Redis.from_url(settings.REDIS_URL)
+    return _redis_client
+
+
+def _campaign_committed(campaign_id: int) -> None:
+    window_ms = settings.CONTROLTOWER_TOWER_COALESCE_MS
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    try:
+        client = _redis()
+        if client.set(f"{prefix}:tower:lead:{campaign_id}", 1, nx=True, px=window_ms):
+            push_campaign(campaign_id)
+            return
+        # TRICKY: the trailing marker expires before the trailing push runs, so a change
+        # committed after the push has read the database always schedules another one.
+        if client.set(
+            f"{prefix}:tower:trail:{campaign_id}", 1, nx=True, px=max(1, window_ms * 4 // 5)
+        ):
+            from .tasks import tower_push_campaign
+
+            tower_push_campaign.apply_async((campaign_id,), countdown=window_ms / 1000)
+    except (redis.RedisError, OSError):
+        # A live update is a convenience: the change is committed and every page that
+        # reconnects or reloads resyncs. Never fail the request over it.
+        logger.exception("Could not announce the change of campaign %s", campaign_id)
+
+
+def push_campaign(campaign_id: int) -> None:
+    """Render the campaign's row and its brand's counts once; send them to the brand group."""
+    from . import selectors
+
+    row = selectors.tower_row(campaign_id)
+    if row is None:
+        return
+    summary = selectors.brand_summary(row.campaign.brand_id)
+    html = render_to_string(
+        "controltower/tower.html#tower-update", {"row": row, "brand_summary": summary}
+    )
+    async_to_sync(get_channel_layer().group_send)(
+        brand_group(row.campaign.brand_id),
+        {"type": "tower.update", "campaign_id": campaign_id, "html": html},
+    )

@@ -1,0 +1,55 @@
+"""Across processes: a change committed by a real Celery worker reaches a connected socket,
+and a burst of changes reaches it coalesced, ending on the final state."""
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from campaigns.models import Campaign
+from campaigns.tasks import agent_transition_phase
+from tests.controltower.test_live_socket import open_socket
+from tests.stack import celery_worker
+
+pytestmark = [
+    pytest.mark.stack,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.asyncio,
+]
+
+
+@pytest.fixture
+def worker(tmp_path):
+    with celery_worker(tmp_path / "worker.log") as process:
+        yield process
+
+
+async def test_a_change_committed_by_a_worker_reaches_the_socket(worker, manager, campaign_a):
+    communicator, connected, _ = await open_socket(manager)
+    assert connected
+    await sync_to_async(agent_transition_phase.delay)(campaign_a.pk, "execution", "planner")
+    html = await communicator.receive_from(timeout=15)
+    assert f'id="tower-row-{campaign_a.pk}"' in html and "Execution" in html
+    phase = await sync_to_async(lambda: Campaign.objects.get(pk=campaign_a.pk).phase)()
+    assert phase == "execution"
+    await communicator.disconnect()
+
+
+async def test_a_burst_is_coalesced_and_ends_on_the_final_state(worker, settings, manager, campaign_a):
+    settings.CONTROLTOWER_TOWER_COALESCE_MS = 400
+    communicator, connected, _ = await open_socket(manager)
+    assert connected
+    # 8 changes in quick succession, committed here; the worker runs the trailing push.
+    path = ["execution", "monitoring", "execution", "monitoring"] * 2
+    from approvals.domain.audit import Actor
+    from campaigns.services import campaign_transition_phase
+
+    for phase in path:
+        await sync_to_async(campaign_transition_phase)(
+            campaign_id=campaign_a.pk, to_phase=phase, actor=Actor.for_agent("performance")
+        )
+    messages = []
+    # TRICKY: a receive that times out cancels the consumer; ask for silence first.
+    while not await communicator.receive_nothing(timeout=2):
+        messages.append(await communicator.receive_from())
+    assert 1 < len(messages) < len(path)  # the first at once, then one for the rest
+    assert 'data-phase="monitoring"' in messages[-1]
+    await communicator.disconnect()
