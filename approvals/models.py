@@ -131,7 +131,10 @@ class ApprovalRequest(models.Model):
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["campaign", "status"])]
+        indexes = [
+            models.Index(fields=["campaign", "status"]),
+            models.Index(fields=["brand", "status"], name="approval_brand_status"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action_type} for {self.campaign_id} ({self.status})"

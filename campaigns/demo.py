@@ -1,23 +1,46 @@
 """Demo data for ``seed_demo``: two brands, one login per role, a dozen campaigns spread
-over the phases. Everything is written through the services, as agents and people would."""
+over the phases, their telemetry, and the incidents and approvals that tell a story:
+
+- Office Coffee B2B Leads is escalated: its CPA has been above the control limit for
+  three hours (a firing flag) and nobody has acknowledged the escalation (SLA breached).
+- Sleep Tracker Spring Push has a CPM spike on paid social (flag, response optimize) and
+  its budget pacing SLA is at risk.
+- Wellness App Free Trial is escalated over a claim; the corrected claim waits for legal.
+- A launch, a budget change and an audience change wait for a marketing manager, and a
+  Northwind claim waits for the legal reviewer; every other live campaign is on track.
+
+Every state change goes through the services, as agents and people would. Only the
+hourly ``PerformanceSample`` telemetry (a read model) is bulk-inserted.
+"""
 
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from approvals.domain.audit import Actor
 from approvals.domain.roles import Role
-from approvals.services import brand_assign
+from approvals.services import approval_request_submit, brand_assign
 
 from . import services
 from .domain.briefs import BriefSpec
-from .models import Brand
+from .models import (
+    AnomalyKind,
+    Brand,
+    Campaign,
+    FlagResponse,
+    PerformanceSample,
+    SlaKind,
+    SlaStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +140,146 @@ CAMPAIGNS = [
     ("lumen", "Heart Health Newsletter", 6_000, 0, [], ""),
 ]
 
+
+@dataclass(frozen=True)
+class DemoTelemetry:
+    """How a launched campaign has delivered: typical unit costs, and what went wrong in
+    its last ``late_hours`` (the incident its flag reports)."""
+
+    days: int
+    cpa: float  # cost per acquisition
+    cpm: float  # cost per thousand impressions
+    ctr: float  # clicks per impression
+    late_hours: int = 0
+    late_cpa: float | None = None
+    late_cpm: float | None = None
+
+
+DEFAULT_TELEMETRY = DemoTelemetry(days=4, cpa=20.0, cpm=9.0, ctr=0.010)
+# Keyed by campaign title; launched campaigns not listed get DEFAULT_TELEMETRY. Healthy
+# campaigns run well under the briefs' CPA control limit of 28.00. At most 10 days of
+# hourly buckets (240 rows) each keeps seeding fast.
+TELEMETRY = {
+    "Autumn Roast Launch": DemoTelemetry(days=10, cpa=19.5, cpm=8.2, ctr=0.012),
+    "Cold Brew Subscriptions": DemoTelemetry(days=5, cpa=20.5, cpm=7.6, ctr=0.011),
+    "Office Coffee B2B Leads": DemoTelemetry(
+        days=10, cpa=21.5, cpm=14.0, ctr=0.008, late_hours=3, late_cpa=41.2
+    ),
+    "Loyalty Reactivation Email": DemoTelemetry(days=8, cpa=11.5, cpm=4.0, ctr=0.031),
+    "Decaf Awareness": DemoTelemetry(days=4, cpa=21.0, cpm=7.0, ctr=0.009),
+    "Sleep Tracker Spring Push": DemoTelemetry(
+        days=10, cpa=20.5, cpm=9.1, ctr=0.010, late_hours=6, late_cpm=14.8
+    ),
+    "Clinic Partner Webinar": DemoTelemetry(days=3, cpa=17.0, cpm=11.0, ctr=0.013),
+    "Wellness App Free Trial": DemoTelemetry(days=4, cpa=18.5, cpm=8.8, ctr=0.012),
+    "Member Referral Program": DemoTelemetry(days=2, cpa=19.0, cpm=8.0, ctr=0.010),
+}
+
+# (campaign, kind, response, explanation, observed, limit, channel)
+FLAGS = [
+    (
+        "Office Coffee B2B Leads",
+        AnomalyKind.CPA_ABOVE_LIMIT,
+        FlagResponse.ESCALATE,
+        "CPA 41.20 is above the control limit 28.00 for 3 h",
+        "41.20",
+        "28.00",
+        "",
+    ),
+    (
+        "Sleep Tracker Spring Push",
+        AnomalyKind.CPM_SPIKE,
+        FlagResponse.OPTIMIZE,
+        "CPM 14.80 on paid social is 63 % above its 7-day median of 9.10",
+        "14.80",
+        "13.65",
+        "social_ads",
+    ),
+]
+
+# (campaign, SLA, status, measured, target, detail); recorded by the performance agent.
+SLA_EVALUATIONS = [
+    ("Autumn Roast Launch", SlaKind.QA_PASS_RATE, SlaStatus.ON_TRACK, "99 %", "≥ 95 %", ""),
+    ("Autumn Roast Launch", SlaKind.BUDGET_PACING, SlaStatus.ON_TRACK, "+2.1 %", "± 10 %", ""),
+    ("Cold Brew Subscriptions", SlaKind.DRAFT_TIME, SlaStatus.ON_TRACK, "1 h 10 min", "≤ 2 h", ""),
+    (
+        "Office Coffee B2B Leads",
+        SlaKind.QA_PASS_RATE,
+        SlaStatus.ON_TRACK,
+        "97 %",
+        "≥ 95 %",
+        "",
+    ),
+    (
+        "Office Coffee B2B Leads",
+        SlaKind.RESPONSE_TIME,
+        SlaStatus.BREACHED,
+        "52 min",
+        "≤ 30 min",
+        "The CPA escalation has not been acknowledged by a marketing manager",
+    ),
+    ("Loyalty Reactivation Email", SlaKind.QA_PASS_RATE, SlaStatus.ON_TRACK, "100 %", "≥ 95 %", ""),
+    ("Sleep Tracker Spring Push", SlaKind.QA_PASS_RATE, SlaStatus.ON_TRACK, "98 %", "≥ 95 %", ""),
+    (
+        "Sleep Tracker Spring Push",
+        SlaKind.BUDGET_PACING,
+        SlaStatus.AT_RISK,
+        "+8.6 %",
+        "± 10 %",
+        "Paid social is spending ahead of plan while its CPM is high",
+    ),
+    ("Clinic Partner Webinar", SlaKind.DRAFT_TIME, SlaStatus.ON_TRACK, "45 min", "≤ 2 h", ""),
+    (
+        "Wellness App Free Trial",
+        SlaKind.POLICY_ESCALATION,
+        SlaStatus.ON_TRACK,
+        "4 min",
+        "≤ 10 min",
+        "The unapproved claim was escalated to legal review",
+    ),
+]
+
+# (campaign, action type, queue, summary, requesting agent); all left pending.
+APPROVALS = [
+    (
+        "Holiday Gift Bundles",
+        "launch",
+        Role.MANAGER,
+        "Launch plan ready: 3 gift-bundle ad variants and an email to 18,400 subscribers, "
+        "60,000 USD over 45 days",
+        "planner",
+    ),
+    (
+        "Autumn Roast Launch",
+        "change_budget",
+        Role.MANAGER,
+        "Raise the daily cap from 900 to 1,200 USD: CPA 22.40 is well under the 28.00 limit",
+        "performance",
+    ),
+    (
+        "Sleep Tracker Spring Push",
+        "select_audience",
+        Role.MANAGER,
+        "Add the 'new parents' look-alike segment (about 140,000 people) to paid social",
+        "experimentation",
+    ),
+    (
+        "Wellness App Free Trial",
+        "publish_claim",
+        Role.LEGAL,
+        "Replace 'clinically proven' with the approved claim 'sleep insights reviewed by "
+        "sleep specialists'",
+        "content",
+    ),
+    (
+        "Cold Brew Subscriptions",
+        "publish_claim",
+        Role.LEGAL,
+        "Landing page headline: 'Roasted to order, at your door within 48 hours'",
+        "content",
+    ),
+]
+
 AGENT_FOR_PHASE = {
     "execution": "planner",
     "monitoring": "distribution",
@@ -127,6 +290,7 @@ AGENT_FOR_PHASE = {
 
 def seed_demo(*, today: date) -> list[DemoLogin]:
     """Create the demo. The caller checks the database is empty and DEBUG is on."""
+    now = timezone.now()
     with transaction.atomic():
         setup = Actor.system("seed_demo")
         brands = {}
@@ -151,11 +315,11 @@ def seed_demo(*, today: date) -> list[DemoLogin]:
             _, campaign = services.brief_create(
                 author=manager,
                 brand=brands[slug],
-                spec=_spec(title, budget, today),
+                spec=_spec(title, budget, today, deadline=_deadline(title, budget, spent, today)),
                 today=today,
             )
             assert campaign is not None
-            for step in path:
+            for step, when in zip(path, _step_times(title, path, now), strict=True):
                 agent = AGENT_FOR_PHASE.get(step)
                 actor = Actor.for_agent(agent) if agent else Actor.for_user(manager)
                 services.campaign_transition_phase(
@@ -163,6 +327,7 @@ def seed_demo(*, today: date) -> list[DemoLogin]:
                     to_phase=step,
                     actor=actor,
                     reason=reason if step == path[-1] else "",
+                    effective_at=when,
                 )
             if spent:
                 services.campaign_record_spend(
@@ -178,10 +343,148 @@ def seed_demo(*, today: date) -> list[DemoLogin]:
                 as_template=True,
                 today=today,
             )
+        _seed_telemetry(now=now)
+        _seed_incidents_and_approvals()
     return list(DEMO_LOGINS)
 
 
-def _spec(title: str, budget: int, today: date) -> BriefSpec:
+def _step_times(title: str, path: list[str], now: datetime) -> list[datetime]:
+    """When each demo phase change took effect: launched when its telemetry begins, later
+    steps spread up to the incident (or the last hour), so plan and actuals line up."""
+    telemetry = TELEMETRY.get(title, DEFAULT_TELEMETRY)
+    launch = now - timedelta(hours=telemetry.days * 24)
+    last = now - timedelta(hours=max(1, telemetry.late_hours))
+    times = []
+    for index, step in enumerate(path):
+        if step == "draft":
+            times.append(now - timedelta(hours=2))
+        elif step == "execution":
+            times.append(launch)
+        else:
+            times.append(launch + (last - launch) * (index / max(1, len(path) - 1)))
+    return times
+
+
+def _seed_telemetry(*, now: datetime) -> None:
+    """Hourly samples for every campaign that has launched and spent: from its launch
+    (see ``_step_times``) to now."""
+    launched = Campaign.objects.filter(launched_at__isnull=False, budget_consumed__gt=0)
+    samples = []
+    for campaign in launched.order_by("pk"):
+        telemetry = TELEMETRY.get(campaign.name, DEFAULT_TELEMETRY)
+        samples += _samples_for(campaign, telemetry, now=now)
+    PerformanceSample.objects.bulk_create(samples, batch_size=500)
+
+
+def _samples_for(
+    campaign: Campaign, telemetry: DemoTelemetry, *, now: datetime
+) -> list[PerformanceSample]:
+    # One generator per campaign, seeded by its name: the same demo every time.
+    rng = random.Random(f"demo-telemetry:{campaign.name}")
+    last_bucket = now.replace(minute=0, second=0, microsecond=0)
+    hours = telemetry.days * 24
+    starts = [last_bucket - timedelta(hours=hours - 1 - i) for i in range(hours)]
+    # Delivery follows the day (peaks mid-afternoon), ramps up over the first half day
+    # after launch and wobbles from hour to hour.
+    weights = [
+        (1 + 0.55 * math.sin((start.hour - 9) / 24 * 2 * math.pi))
+        * min(1.0, (i + 1) / 12)
+        * rng.uniform(0.8, 1.2)
+        for i, start in enumerate(starts)
+    ]
+    spends = _split_exactly(campaign.budget_consumed, weights)
+    samples = []
+    for i, (start, spend) in enumerate(zip(starts, spends, strict=True)):
+        late = i >= hours - telemetry.late_hours
+        cpm = (telemetry.late_cpm if late and telemetry.late_cpm else telemetry.cpm) * (
+            rng.uniform(0.9, 1.1)
+        )
+        cpa = (telemetry.late_cpa if late and telemetry.late_cpa else telemetry.cpa) * (
+            rng.uniform(0.9, 1.1)
+        )
+        impressions = int(float(spend) / cpm * 1000)
+        clicks = round(impressions * telemetry.ctr * rng.uniform(0.85, 1.15))
+        conversions = min(clicks, round(float(spend) / cpa))
+        samples.append(
+            PerformanceSample(
+                campaign=campaign,
+                bucket_start=start,
+                impressions=impressions,
+                clicks=clicks,
+                conversions=conversions,
+                spend=spend,
+            )
+        )
+    return samples
+
+
+def _split_exactly(total: Decimal, weights: list[float]) -> list[Decimal]:
+    """Share ``total`` out in proportion to ``weights``, to the cent; rounding down every
+    share but the last, which takes the remainder, so the shares sum to ``total`` exactly."""
+    cent = Decimal("0.01")
+    weight_sum = sum(weights)
+    shares = [
+        (total * Decimal(w / weight_sum)).quantize(cent, rounding=ROUND_DOWN) for w in weights[:-1]
+    ]
+    return [*shares, total - sum(shares, Decimal("0"))]
+
+
+def _seed_incidents_and_approvals() -> None:
+    campaign_ids = dict(Campaign.objects.values_list("name", "pk"))
+    monitor = Actor.for_agent("performance")
+    for name, kind, response, explanation, observed, limit, channel in FLAGS:
+        services.anomaly_flag_raise(
+            campaign_id=campaign_ids[name],
+            kind=kind,
+            explanation=explanation,
+            response=response,
+            actor=monitor,
+            observed=Decimal(observed),
+            limit=Decimal(limit),
+            channel=channel,
+        )
+    for name, sla, status, measured, target, detail in SLA_EVALUATIONS:
+        services.sla_evaluation_record(
+            campaign_id=campaign_ids[name],
+            sla=sla,
+            status=status,
+            measured=measured,
+            target=target,
+            actor=monitor,
+            detail=detail,
+        )
+    campaigns = Campaign.objects.in_bulk(list(campaign_ids.values()))
+    for name, action_type, queue, summary, agent in APPROVALS:
+        approval_request_submit(
+            campaign=campaigns[campaign_ids[name]],
+            action_type=action_type,
+            queue_role=queue.value,
+            summary=summary,
+            agent=agent,
+        )
+
+
+# How far ahead of (+) or behind (-) its spend plan each launched campaign runs; the
+# rest keep close to plan. Within ±10 % counts as on pace (the briefs' tolerance).
+PACE = {
+    "Sleep Tracker Spring Push": 0.086,  # its pacing SLA is at risk
+    "Office Coffee B2B Leads": 0.04,
+    "Cold Brew Subscriptions": -0.16,  # underspending: creative still in review
+}
+
+
+def _deadline(title: str, budget: int, spent: int, today: date) -> date:
+    """A deadline that puts the campaign's spend where its story says, on a straight-line
+    plan from launch (``_step_times``) to the end of the deadline day."""
+    if not spent:
+        return today + timedelta(days=45)
+    days_run = TELEMETRY.get(title, DEFAULT_TELEMETRY).days
+    planned_share = spent / budget / (1 + PACE.get(title, -0.02))
+    days_left = days_run * (1 / planned_share - 1)
+    return today + timedelta(days=max(1, round(days_left)))
+
+
+def _spec(title: str, budget: int, today: date, *, deadline: date | None = None) -> BriefSpec:
     health = "Health" in title or "Sleep" in title or "Clinic" in title or "Wellness" in title
     return BriefSpec(
         title=title,
@@ -194,7 +497,7 @@ def _spec(title: str, budget: int, today: date) -> BriefSpec:
         prohibited_claims=["Best in the world"] if not health else ["Clinically proven"],
         channels=["email", "social_ads", "landing_page"],
         budget=Decimal(budget),
-        deadline=today + timedelta(days=45),
+        deadline=deadline or today + timedelta(days=45),
         success_metric="cpa",
         success_target=Decimal("28.00"),
         escalation_criteria="CPA above 28 for 3 h; any claim outside the approved list.",

@@ -134,7 +134,13 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-updated_at", "-id"]
-        indexes = [models.Index(fields=["brand", "phase"])]
+        indexes = [
+            models.Index(fields=["brand", "phase"]),
+            # The tower's default order: most recently changed first.
+            models.Index(fields=["-updated_at", "-id"], name="campaign_recent_first"),
+            # The tower's per-brand "at risk / breached" counts.
+            models.Index(fields=["brand", "sla_status"], name="campaign_brand_sla"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(budget_total__gt=0), name="campaign_budget_total_positive"

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, time
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, Case, F, QuerySet, Value, When, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+from django.utils.text import Truncator
 
 from approvals import policies
-from approvals.models import AuditEvent
+from approvals.models import ApprovalRequest, ApprovalStatus, AuditEvent
 
-from .models import Brand, Brief, Campaign
+from .domain.performance import (
+    AnomalyMarker,
+    MetricSeries,
+    Sample,
+    SpendSeries,
+    cumulative_spend,
+    metric_series,
+    planned_spend_line,
+)
+from .models import (
+    AnomalyFlag,
+    Brand,
+    Brief,
+    Campaign,
+    FlagState,
+    PerformanceSample,
+    SlaEvaluation,
+    SlaKind,
+)
 
 
 def brands_for_user(user: Any) -> QuerySet[Brand]:
@@ -36,3 +59,143 @@ def campaign_phase_history(campaign: Campaign) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(campaign=campaign, action="campaign.phase_changed").order_by(
         "seq"
     )
+
+
+# --- One campaign's page: charts, activity, approvals, flags, SLAs -----------------
+# Each reader below is one query whatever the campaign's history, so the detail page
+# costs the same for a day-old campaign and a year-old one.
+
+OPEN_FLAG_STATES = (FlagState.PENDING, FlagState.FIRING)
+
+
+def campaign_plan_end(campaign: Campaign) -> datetime:
+    """The spend plan ends with the brief's deadline day (as ``budget.pace`` expects)."""
+    return timezone.make_aware(datetime.combine(campaign.brief.deadline, time.max))
+
+
+def campaign_spend_series(campaign: Campaign) -> SpendSeries:
+    """Cumulative spend per bucket and the straight-line plan it is judged against."""
+    spends = [
+        (timezone.localtime(at), spend)
+        for at, spend in PerformanceSample.objects.filter(campaign=campaign)
+        .order_by("bucket_start")
+        .values_list("bucket_start", "spend")
+    ]
+    actual = cumulative_spend(spends)
+    start = timezone.localtime(campaign.launched_at) if campaign.launched_at else None
+    planned = planned_spend_line(
+        total=campaign.budget_total,
+        start=start,
+        end=timezone.localtime(campaign_plan_end(campaign)),
+        at=[p.at for p in actual],
+    )
+    return SpendSeries(actual=actual, planned=planned)
+
+
+def campaign_metric_series(campaign: Campaign) -> MetricSeries:
+    """The brief's success metric per bucket, with its control limit where one applies."""
+    samples = [
+        Sample(timezone.localtime(at), impressions, clicks, conversions, spend)
+        for at, impressions, clicks, conversions, spend in PerformanceSample.objects.filter(
+            campaign=campaign
+        )
+        .order_by("bucket_start")
+        .values_list("bucket_start", "impressions", "clicks", "conversions", "spend")
+    ]
+    return metric_series(
+        samples,
+        success_metric=campaign.brief.success_metric,
+        success_target=campaign.brief.success_target,
+        currency=campaign.brand.currency,
+    )
+
+
+def campaign_anomaly_markers(campaign: Campaign, *, limit: int = 50) -> list[AnomalyMarker]:
+    """Where the campaign's anomaly flags opened (resolved ones too), oldest first."""
+    flags = AnomalyFlag.objects.filter(campaign=campaign).order_by("-opened_at")[:limit]
+    return [
+        AnomalyMarker(timezone.localtime(f.opened_at), f.get_kind_display(), f.explanation)
+        for f in reversed(flags)
+    ]
+
+
+@dataclass(frozen=True)
+class ActivityItem:
+    occurred_at: datetime
+    actor_label: str
+    is_agent: bool
+    action: str
+    summary: str
+
+
+def campaign_recent_activity(campaign: Campaign, *, limit: int = 15) -> list[ActivityItem]:
+    """The latest audit events of the campaign, newest first, each with a one-line summary."""
+    events = AuditEvent.objects.filter(campaign=campaign).order_by("-seq")[:limit]
+    return [
+        ActivityItem(
+            occurred_at=e.occurred_at,
+            actor_label=e.actor_label,
+            is_agent=bool(e.actor_agent),
+            action=e.action,
+            summary=_audit_summary(e.data),
+        )
+        for e in events
+    ]
+
+
+# The keys that say in words what happened; shown instead of the raw fields.
+_HEADLINE_KEYS = ("summary", "explanation", "reason", "note")
+
+
+def _audit_summary(data: dict[str, Any], *, chars: int = 140) -> str:
+    if "from" in data and "to" in data:
+        text = f"{data['from']} → {data['to']}"
+        if data.get("reason"):
+            text += f": {data['reason']}"
+    elif headline := next((data[k] for k in _HEADLINE_KEYS if data.get(k)), None):
+        text = str(headline)
+    else:
+        text = "; ".join(
+            f"{key.replace('_', ' ')} {value}"
+            for key, value in data.items()
+            if value not in ("", None) and not isinstance(value, dict | list)
+        )
+    return Truncator(text).chars(chars)
+
+
+def campaign_approvals(campaign: Campaign, *, limit: int = 20) -> QuerySet[ApprovalRequest]:
+    """The campaign's approval requests, pending ones first, each group newest first."""
+    return (
+        ApprovalRequest.objects.filter(campaign=campaign)
+        .annotate(
+            is_pending=Case(
+                When(status=ApprovalStatus.PENDING, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by("-is_pending", "-created_at", "-id")[:limit]
+    )
+
+
+def campaign_open_flags(campaign: Campaign) -> QuerySet[AnomalyFlag]:
+    return AnomalyFlag.objects.filter(campaign=campaign, state__in=OPEN_FLAG_STATES).order_by(
+        "-opened_at"
+    )
+
+
+def campaign_latest_sla(campaign: Campaign) -> list[SlaEvaluation]:
+    """The latest evaluation of each SLA, in the order the SLAs are declared."""
+    latest = (
+        SlaEvaluation.objects.filter(campaign=campaign)
+        .annotate(
+            recency=Window(
+                RowNumber(),
+                partition_by=[F("sla")],
+                order_by=[F("evaluated_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(recency=1)
+    )
+    order = {kind.value: i for i, kind in enumerate(SlaKind)}
+    return sorted(latest, key=lambda e: order.get(e.sla, len(order)))

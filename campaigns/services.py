@@ -5,7 +5,7 @@ its audit event in the same transaction."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -120,8 +120,13 @@ def campaign_transition_phase(
     to_phase: str,
     actor: Actor,
     reason: str = "",
+    effective_at: datetime | None = None,
 ) -> Campaign:
     """Move a campaign to ``to_phase`` if the phase table allows it; audited.
+
+    ``effective_at`` backdates when the change took effect, for imports of campaigns run
+    elsewhere (and the demo); it is recorded in the audit event, which is itself stamped
+    with the real time. People and agents acting now leave it out.
 
     Raises :class:`TransitionNotAllowed` / :class:`ReasonRequired` (the table refused),
     :class:`NotPermitted` (this person may not run this campaign). On any refusal
@@ -131,6 +136,9 @@ def campaign_transition_phase(
         target = Phase(to_phase)
     except ValueError:
         raise TransitionNotAllowed(f"“{to_phase}” is not a campaign phase.") from None
+    now = timezone.now()
+    if effective_at is not None and effective_at > now:
+        raise DomainError("A phase change cannot take effect in the future.")
 
     with transaction.atomic():
         campaign = (
@@ -149,7 +157,7 @@ def campaign_transition_phase(
         new_resume = resume_phase_after(current, target, resume_phase=resume)
         campaign.phase = target
         campaign.resume_phase = new_resume or ""
-        campaign.phase_changed_at = timezone.now()
+        campaign.phase_changed_at = effective_at or now
         campaign.next_action = DEFAULT_NEXT_ACTION[target]
         if target == Phase.EXECUTION and campaign.launched_at is None:
             campaign.launched_at = campaign.phase_changed_at
@@ -174,7 +182,12 @@ def campaign_transition_phase(
             target=campaign,
             brand_id=campaign.brand_id,
             campaign_id=campaign.pk,
-            data={"from": current.value, "to": target.value, "reason": reason.strip()},
+            data={
+                "from": current.value,
+                "to": target.value,
+                "reason": reason.strip(),
+                **({"effective_at": effective_at.isoformat()} if effective_at else {}),
+            },
         )
         campaign_changed_on_commit(campaign.pk)
     return campaign
@@ -320,10 +333,10 @@ def sla_evaluation_record(
         )
         # The latest evaluation of each SLA (one indexed lookup per kind).
         latest = [
-            status
+            latest_status
             for kind in SlaKind
             if (
-                status := SlaEvaluation.objects.filter(campaign=campaign, sla=kind)
+                latest_status := SlaEvaluation.objects.filter(campaign=campaign, sla=kind)
                 .order_by("-evaluated_at", "-id")
                 .values_list("status", flat=True)
                 .first()

@@ -10,32 +10,12 @@ from django.views.decorators.http import require_POST
 
 from approvals import policies
 from approvals.domain.audit import Actor
+from controltower import charts
 
 from . import selectors, services
 from .domain.errors import DomainError, NotPermitted
 from .domain.phases import Phase, allowed_targets, needs_reason
 from .forms import BriefForm, TransitionForm
-
-
-def campaign_list(request: HttpRequest) -> HttpResponse:
-    campaigns = selectors.campaigns_for_user(request.user)
-    brand = request.GET.get("brand", "")
-    phase = request.GET.get("phase", "")
-    if brand:
-        campaigns = campaigns.filter(brand__slug=brand)
-    if phase in set(Phase):
-        campaigns = campaigns.filter(phase=phase)
-    return render(
-        request,
-        "campaigns/campaign_list.html",
-        {
-            "campaigns": campaigns,
-            "brands": selectors.brands_for_user(request.user),
-            "phases": list(Phase),
-            "selected_brand": brand,
-            "selected_phase": phase,
-        },
-    )
 
 
 def _detail_context(request: HttpRequest, campaign, *, error: str = "") -> dict:
@@ -52,9 +32,47 @@ def _detail_context(request: HttpRequest, campaign, *, error: str = "") -> dict:
     }
 
 
+def _insights_context(campaign) -> dict:
+    """Everything below the phase panel: charts, flags, SLAs, approvals, activity. Only
+    whole-page renders need it; the phase-panel fragment skips these queries."""
+    currency = campaign.brand.currency
+    spend = selectors.campaign_spend_series(campaign)
+    metric = selectors.campaign_metric_series(campaign)
+    anomalies = selectors.campaign_anomaly_markers(campaign)
+    pacing_chart = performance_chart = None
+    if spend.actual:
+        spend_args = {"planned": spend.planned, "currency": currency}
+        pacing_chart = {
+            "figure": charts.figure_data(charts.budget_pacing_figure(spend.actual, **spend_args)),
+            "summary": charts.pacing_summary(spend.actual, **spend_args),
+            "recent": spend.actual[-6:],
+        }
+    if metric.points:
+        chart_args = {
+            "metric_label": metric.label,
+            "control_limit": metric.control_limit,
+            "anomalies": anomalies,
+        }
+        performance_chart = {
+            "figure": charts.figure_data(charts.performance_figure(metric.points, **chart_args)),
+            "summary": charts.performance_summary(metric.points, **chart_args),
+            "recent": metric.points[-6:],
+            "label": metric.label,
+        }
+    return {
+        "pacing_chart": pacing_chart,
+        "performance_chart": performance_chart,
+        "open_flags": selectors.campaign_open_flags(campaign),
+        "sla_evaluations": selectors.campaign_latest_sla(campaign),
+        "approvals": selectors.campaign_approvals(campaign),
+        "activity": selectors.campaign_recent_activity(campaign),
+    }
+
+
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(selectors.campaigns_for_user(request.user), pk=pk)
-    return render(request, "campaigns/campaign_detail.html", _detail_context(request, campaign))
+    context = _detail_context(request, campaign) | _insights_context(campaign)
+    return render(request, "campaigns/campaign_detail.html", context)
 
 
 @require_POST
@@ -83,14 +101,12 @@ def campaign_transition(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("campaigns:detail", pk=campaign.pk)
     campaign.refresh_from_db()
     template = "campaigns/campaign_detail.html"
+    context = _detail_context(request, campaign, error=error)
     if request.htmx:
         template += "#phase-panel"
-    return render(
-        request,
-        template,
-        _detail_context(request, campaign, error=error),
-        status=409 if error else 200,
-    )
+    else:
+        context |= _insights_context(campaign)
+    return render(request, template, context, status=409 if error else 200)
 
 
 def brief_list(request: HttpRequest) -> HttpResponse:

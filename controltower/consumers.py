@@ -1,5 +1,5 @@
-"""The tower's websocket: authorise on connect, join one group per visible brand, forward
-the fragments broadcast to those groups. It never writes."""
+"""The tower's websocket: authorise on connect, join one group per visible brand (through
+the process's fan-out hub, see ``controltower.fanout``), and never write."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from approvals import policies
 
+from .fanout import hub
 from .realtime import brand_group
 
 # Close codes in the 4000 range (application-defined); htmx does not retry them.
@@ -30,18 +31,14 @@ class TowerConsumer(AsyncWebsocketConsumer):
         if not brand_ids:
             await self.close(code=FORBIDDEN)
             return
-        self.tower_groups = [brand_group(pk) for pk in brand_ids]
-        for group in self.tower_groups:
-            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.tower_groups = [brand_group(pk) for pk in brand_ids]
+        await hub().join(self.tower_groups, id(self), self.base_send)
 
     async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "tower_groups", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if hasattr(self, "tower_groups"):
+            await hub().leave(self.tower_groups, id(self))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # Clients have nothing to say on this socket; answer clearly and change nothing.
         await self.send(text_data=IGNORED_MESSAGE)
-
-    async def tower_update(self, event: dict) -> None:
-        await self.send(text_data=event["html"])

@@ -15,8 +15,8 @@ from . import selectors
 
 def tower(request: HttpRequest) -> HttpResponse:
     filters = selectors.TowerFilters.from_query(request.GET)
-    campaigns = selectors.tower_campaigns(request.user, filters)
-    page = Paginator(campaigns, settings.CONTROLTOWER_TOWER_PAGE_SIZE).get_page(filters.page)
+    campaign_ids = selectors.tower_campaign_ids(request.user, filters)
+    page = Paginator(campaign_ids, settings.CONTROLTOWER_TOWER_PAGE_SIZE).get_page(filters.page)
     context = {
         "filters": filters,
         "columns": selectors.tower_columns(filters),

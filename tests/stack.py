@@ -17,6 +17,8 @@ from pathlib import Path
 
 from django.db import connection
 
+from controltower.server import uvicorn_command
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,7 +51,9 @@ def wait_for_line(log: Path, needle: str, process: subprocess.Popen, timeout: fl
         if process.poll() is not None:
             break
         time.sleep(0.1)
-    raise AssertionError(f"{needle!r} not seen in {log}:\n{log.read_text(errors='replace')[-3000:]}")
+    raise AssertionError(
+        f"{needle!r} not seen in {log}:\n{log.read_text(errors='replace')[-3000:]}"
+    )
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -70,9 +74,24 @@ def celery_worker(log: Path) -> Iterator[subprocess.Popen]:
     app.control.purge()
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "controltower", "worker", "--pool", "solo",
-             "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
-            cwd=ROOT, env=process_env(), stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "controltower",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=ROOT,
+            env=process_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         try:
             wait_for_line(log, "ready.", process, timeout=60)
@@ -87,9 +106,11 @@ def asgi_server(log: Path, port: int | None = None) -> Iterator[str]:
     port = port or free_port()
     with log.open("a") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "controltower.asgi:application", "--host",
-             "127.0.0.1", "--port", str(port), "--lifespan", "off"],
-            cwd=ROOT, env=process_env(), stdout=out, stderr=subprocess.STDOUT,
+            uvicorn_command("127.0.0.1", port),
+            cwd=ROOT,
+            env=process_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         try:
             wait_for_line(log, f"Uvicorn running on http://127.0.0.1:{port}", process, timeout=60)

@@ -5,30 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('approvals', '0002_roles_and_append_only_audit'),
-        ('campaigns', '0002_tower_read_models'),
+        ("approvals", "0002_roles_and_append_only_audit"),
+        ("campaigns", "0002_tower_read_models"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApprovalRequest',
+            name="ApprovalRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action_type', models.CharField(max_length=40)),
-                ('queue_role', models.CharField(max_length=40)),
-                ('summary', models.CharField(max_length=300)),
-                ('requested_by_agent', models.CharField(max_length=80)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('changes_requested', 'Changes requested'), ('expired', 'Expired')], default='pending', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('brand', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='campaigns.brand')),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approval_requests', to='campaigns.campaign')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action_type", models.CharField(max_length=40)),
+                ("queue_role", models.CharField(max_length=40)),
+                ("summary", models.CharField(max_length=300)),
+                ("requested_by_agent", models.CharField(max_length=80)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("changes_requested", "Changes requested"),
+                            ("expired", "Expired"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "brand",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="campaigns.brand",
+                    ),
+                ),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approval_requests",
+                        to="campaigns.campaign",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
-                'indexes': [models.Index(fields=['campaign', 'status'], name='approvals_a_campaig_888cd0_idx')],
+                "ordering": ["created_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["campaign", "status"], name="approvals_a_campaig_888cd0_idx"
+                    )
+                ],
             },
         ),
     ]

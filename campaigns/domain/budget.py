@@ -14,6 +14,7 @@ from enum import StrEnum
 
 class PaceStatus(StrEnum):
     NOT_STARTED = "not_started"
+    ENDED = "ended"
     ON_PACE = "on_pace"
     UNDER = "under"
     OVER = "over"
@@ -22,6 +23,7 @@ class PaceStatus(StrEnum):
     def label(self) -> str:
         return {
             "not_started": "Not launched",
+            "ended": "Ended",
             "on_pace": "On pace",
             "under": "Underspending",
             "over": "Overspending",
@@ -54,7 +56,11 @@ def pace(
     end: datetime,
     at: datetime,
     tolerance_pct: int,
+    ended: bool = False,
 ) -> Pacing:
+    """Spend against the straight-line plan. A campaign that has ended has no pace."""
+    if ended:
+        return Pacing(PaceStatus.ENDED, total, consumed, None)
     if start is None:
         return Pacing(PaceStatus.NOT_STARTED, Decimal("0"), consumed, None)
     planned = planned_spend(total, start, end, at)

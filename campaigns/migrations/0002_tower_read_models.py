@@ -7,75 +7,205 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0001_initial'),
+        ("campaigns", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='campaign',
-            name='launched_at',
+            model_name="campaign",
+            name="launched_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='campaign',
-            name='sla_status',
-            field=models.CharField(choices=[('on_track', 'On track'), ('at_risk', 'At risk'), ('breached', 'Breached')], default='on_track', max_length=16),
+            model_name="campaign",
+            name="sla_status",
+            field=models.CharField(
+                choices=[
+                    ("on_track", "On track"),
+                    ("at_risk", "At risk"),
+                    ("breached", "Breached"),
+                ],
+                default="on_track",
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='AnomalyFlag',
+            name="AnomalyFlag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('cpm_spike', 'CPM spike'), ('cpa_above_limit', 'CPA above control limit'), ('conversion_drop', 'Conversion drop'), ('broken_link', 'Broken link'), ('pacing_drift', 'Pacing drift'), ('audience_fatigue', 'Audience fatigue')], max_length=24)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('firing', 'Firing'), ('resolved', 'Resolved')], default='firing', max_length=12)),
-                ('response', models.CharField(choices=[('continue', 'Continue'), ('optimize', 'Optimize'), ('pause', 'Pause'), ('escalate', 'Escalate')], default='continue', max_length=12)),
-                ('explanation', models.CharField(max_length=300)),
-                ('channel', models.CharField(blank=True, max_length=32)),
-                ('variant', models.CharField(blank=True, max_length=64)),
-                ('observed', models.DecimalField(blank=True, decimal_places=4, max_digits=14, null=True)),
-                ('limit', models.DecimalField(blank=True, decimal_places=4, max_digits=14, null=True)),
-                ('opened_at', models.DateTimeField()),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='anomaly_flags', to='campaigns.campaign')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("cpm_spike", "CPM spike"),
+                            ("cpa_above_limit", "CPA above control limit"),
+                            ("conversion_drop", "Conversion drop"),
+                            ("broken_link", "Broken link"),
+                            ("pacing_drift", "Pacing drift"),
+                            ("audience_fatigue", "Audience fatigue"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("firing", "Firing"),
+                            ("resolved", "Resolved"),
+                        ],
+                        default="firing",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "response",
+                    models.CharField(
+                        choices=[
+                            ("continue", "Continue"),
+                            ("optimize", "Optimize"),
+                            ("pause", "Pause"),
+                            ("escalate", "Escalate"),
+                        ],
+                        default="continue",
+                        max_length=12,
+                    ),
+                ),
+                ("explanation", models.CharField(max_length=300)),
+                ("channel", models.CharField(blank=True, max_length=32)),
+                ("variant", models.CharField(blank=True, max_length=64)),
+                (
+                    "observed",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=14, null=True),
+                ),
+                (
+                    "limit",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=14, null=True),
+                ),
+                ("opened_at", models.DateTimeField()),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="anomaly_flags",
+                        to="campaigns.campaign",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-opened_at'],
-                'indexes': [models.Index(fields=['campaign', 'state'], name='campaigns_a_campaig_d00f5e_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('state', 'resolved'), _negated=True), fields=('campaign', 'kind', 'channel', 'variant'), name='one_open_flag_per_kind_and_surface')],
+                "ordering": ["-opened_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["campaign", "state"], name="campaigns_a_campaig_d00f5e_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("state", "resolved"), _negated=True),
+                        fields=("campaign", "kind", "channel", "variant"),
+                        name="one_open_flag_per_kind_and_surface",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PerformanceSample',
+            name="PerformanceSample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('bucket_start', models.DateTimeField()),
-                ('impressions', models.PositiveIntegerField(default=0)),
-                ('clicks', models.PositiveIntegerField(default=0)),
-                ('conversions', models.PositiveIntegerField(default=0)),
-                ('spend', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=12)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='performance_samples', to='campaigns.campaign')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("bucket_start", models.DateTimeField()),
+                ("impressions", models.PositiveIntegerField(default=0)),
+                ("clicks", models.PositiveIntegerField(default=0)),
+                ("conversions", models.PositiveIntegerField(default=0)),
+                (
+                    "spend",
+                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=12),
+                ),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="performance_samples",
+                        to="campaigns.campaign",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['bucket_start'],
-                'constraints': [models.UniqueConstraint(fields=('campaign', 'bucket_start'), name='one_sample_per_bucket')],
+                "ordering": ["bucket_start"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("campaign", "bucket_start"), name="one_sample_per_bucket"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SlaEvaluation',
+            name="SlaEvaluation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sla', models.CharField(choices=[('draft_time', 'Draft within target time'), ('qa_pass_rate', 'QA pass rate'), ('policy_escalation', 'Policy issue escalated in time'), ('budget_pacing', 'Budget pacing within range'), ('response_time', 'Response time'), ('exception_rate', 'Exception rate')], max_length=24)),
-                ('status', models.CharField(choices=[('on_track', 'On track'), ('at_risk', 'At risk'), ('breached', 'Breached')], max_length=16)),
-                ('measured', models.CharField(max_length=64)),
-                ('target', models.CharField(max_length=64)),
-                ('detail', models.CharField(blank=True, max_length=300)),
-                ('evaluated_at', models.DateTimeField()),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sla_evaluations', to='campaigns.campaign')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "sla",
+                    models.CharField(
+                        choices=[
+                            ("draft_time", "Draft within target time"),
+                            ("qa_pass_rate", "QA pass rate"),
+                            ("policy_escalation", "Policy issue escalated in time"),
+                            ("budget_pacing", "Budget pacing within range"),
+                            ("response_time", "Response time"),
+                            ("exception_rate", "Exception rate"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("on_track", "On track"),
+                            ("at_risk", "At risk"),
+                            ("breached", "Breached"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("measured", models.CharField(max_length=64)),
+                ("target", models.CharField(max_length=64)),
+                ("detail", models.CharField(blank=True, max_length=300)),
+                ("evaluated_at", models.DateTimeField()),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sla_evaluations",
+                        to="campaigns.campaign",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-evaluated_at', '-id'],
-                'indexes': [models.Index(fields=['campaign', 'sla', '-evaluated_at'], name='campaigns_s_campaig_2a7767_idx')],
+                "ordering": ["-evaluated_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["campaign", "sla", "-evaluated_at"],
+                        name="campaigns_s_campaig_2a7767_idx",
+                    )
+                ],
             },
         ),
     ]

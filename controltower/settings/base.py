@@ -251,5 +251,5 @@ LOGGING = {
 CONTROLTOWER_MAX_BRIEF_BUDGET = env.int("CONTROLTOWER_MAX_BRIEF_BUDGET", default=10_000_000)
 # Changes to one campaign within this window reach the tower as at most two updates.
 CONTROLTOWER_TOWER_COALESCE_MS = env.int("CONTROLTOWER_TOWER_COALESCE_MS", default=250)
-# Rows per tower page: the tower renders only what is on screen.
-CONTROLTOWER_TOWER_PAGE_SIZE = env.int("CONTROLTOWER_TOWER_PAGE_SIZE", default=50)
+# Rows per tower page: the tower renders about what fits on a screen, no more.
+CONTROLTOWER_TOWER_PAGE_SIZE = env.int("CONTROLTOWER_TOWER_PAGE_SIZE", default=25)

@@ -29,9 +29,22 @@ def log_in(browser, base_url, username):
 
 def transition_in_another_process(campaign, phase, reason=""):
     result = subprocess.run(
-        [sys.executable, "manage.py", "campaign_transition", str(campaign.pk), phase,
-         "--agent", "performance", "--reason", reason],
-        cwd=ROOT, env=process_env(), capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "manage.py",
+            "campaign_transition",
+            str(campaign.pk),
+            phase,
+            "--agent",
+            "performance",
+            "--reason",
+            reason,
+        ],
+        cwd=ROOT,
+        env=process_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
 

@@ -33,7 +33,11 @@ def test_pacing_within_tolerance_is_on_pace():
 
 def test_pacing_beyond_tolerance_says_which_way_and_by_how_much():
     over = run("590")
-    assert (over.status, over.planned, over.deviation_pct) == (PaceStatus.OVER, Decimal("500.00"), 18.0)
+    assert (over.status, over.planned, over.deviation_pct) == (
+        PaceStatus.OVER,
+        Decimal("500.00"),
+        18.0,
+    )
     under = run("300")
     assert (under.status, under.deviation_pct) == (PaceStatus.UNDER, -40.0)
     assert run("590", tolerance=20).status == PaceStatus.ON_PACE
@@ -42,3 +46,16 @@ def test_pacing_beyond_tolerance_says_which_way_and_by_how_much():
 def test_a_campaign_not_launched_has_no_pace():
     result = run("0", start=None)
     assert result.status == PaceStatus.NOT_STARTED and result.deviation_pct is None
+
+
+def test_an_ended_campaign_has_no_pace():
+    result = pace(
+        total=Decimal("1000"),
+        consumed=Decimal("990"),
+        start=START,
+        end=END,
+        at=START + timedelta(days=1),
+        tolerance_pct=10,
+        ended=True,
+    )
+    assert result.status == PaceStatus.ENDED and result.deviation_pct is None

@@ -123,3 +123,31 @@ def test_spend_can_never_cross_the_budget(campaign_a):
     campaign_record_spend(campaign_id=campaign_a.pk, amount=Decimal("0.01"), actor=actor)
     campaign_a.refresh_from_db()
     assert campaign_a.budget_consumed == campaign_a.budget_total
+
+
+def test_an_import_can_backdate_a_change_but_never_into_the_future(campaign_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    launched = timezone.now() - timedelta(days=3)
+    campaign = campaign_transition_phase(
+        campaign_id=campaign_a.pk,
+        to_phase="execution",
+        actor=Actor.system("import"),
+        effective_at=launched,
+    )
+    assert campaign.launched_at == launched == campaign.phase_changed_at
+    event = AuditEvent.objects.get()
+    assert event.data["effective_at"] == launched.isoformat()
+    assert event.occurred_at > launched  # the audit row keeps the real time
+
+    before = snapshot(campaign_a)
+    with pytest.raises(DomainError, match="cannot take effect in the future"):
+        campaign_transition_phase(
+            campaign_id=campaign_a.pk,
+            to_phase="monitoring",
+            actor=Actor.system("import"),
+            effective_at=timezone.now() + timedelta(minutes=5),
+        )
+    assert snapshot(campaign_a) == before

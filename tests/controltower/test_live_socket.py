@@ -4,7 +4,7 @@ pub/sub channel layer): who may connect, who hears what, and nothing before comm
 import asyncio
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async  # closes its DB connections
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
@@ -35,7 +35,7 @@ def session_cookie(user) -> str:
 async def open_socket(user=None, origin=b"http://localhost"):
     headers = [(b"origin", origin)]
     if user is not None:
-        cookie = await sync_to_async(session_cookie)(user)
+        cookie = await database_sync_to_async(session_cookie)(user)
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     communicator = WebsocketCommunicator(application, "/ws/tower/", headers=headers)
     connected, code = await communicator.connect(timeout=5)
@@ -43,18 +43,18 @@ async def open_socket(user=None, origin=b"http://localhost"):
 
 
 async def move(campaign, to_phase, reason=""):
-    await sync_to_async(campaign_transition_phase)(
+    await database_sync_to_async(campaign_transition_phase)(
         campaign_id=campaign.pk, to_phase=to_phase, actor=Actor.for_agent("planner"), reason=reason
     )
 
 
 async def test_an_unauthenticated_socket_is_refused():
-    communicator, connected, code = await open_socket(user=None)
+    _, connected, code = await open_socket(user=None)
     assert not connected and code == 4401
 
 
 async def test_a_socket_from_another_origin_is_refused(manager):
-    communicator, connected, _ = await open_socket(manager, origin=b"http://evil.example")
+    _, connected, _ = await open_socket(manager, origin=b"http://evil.example")
     assert not connected
 
 
@@ -62,8 +62,8 @@ async def test_a_user_with_no_brand_is_refused():
     from approvals.domain.roles import Role
     from tests.factories import UserFactory
 
-    nobody = await sync_to_async(UserFactory)(role=Role.MANAGER)
-    communicator, connected, code = await open_socket(nobody)
+    nobody = await database_sync_to_async(UserFactory)(role=Role.MANAGER)
+    _, connected, code = await open_socket(nobody)
     assert not connected and code == 4403
 
 
@@ -74,7 +74,10 @@ async def test_a_change_reaches_the_brand_group_as_an_oob_row(manager, campaign_
     html = await communicator.receive_from(timeout=5)
     assert f'<tr id="tower-row-{campaign_a.pk}" hx-swap-oob="true" class="row-updated"' in html
     assert "Execution" in html
-    assert f'id="brand-summary-{campaign_a.brand_id}" class="brand-summary" hidden hx-swap-oob="true"' in html
+    assert (
+        f'id="brand-summary-{campaign_a.brand_id}" class="brand-summary" hidden hx-swap-oob="true"'
+        in html
+    )
     await communicator.disconnect()
 
 
@@ -103,9 +106,9 @@ async def test_a_change_rolled_back_broadcasts_nothing(manager, campaign_a):
             raise RuntimeError("the rest of the work failed")
 
     with pytest.raises(RuntimeError):
-        await sync_to_async(change_then_fail)()
+        await database_sync_to_async(change_then_fail)()
     assert await communicator.receive_nothing(timeout=QUIET)
-    phase = await sync_to_async(lambda: Campaign.objects.get(pk=campaign_a.pk).phase)()
+    phase = await database_sync_to_async(lambda: Campaign.objects.get(pk=campaign_a.pk).phase)()
     assert phase == "briefing"
     await communicator.disconnect()
 
@@ -113,14 +116,16 @@ async def test_a_change_rolled_back_broadcasts_nothing(manager, campaign_a):
 async def test_messages_from_the_client_get_a_clear_answer_and_change_nothing(manager, campaign_a):
     communicator, connected, _ = await open_socket(manager)
     assert connected
-    events = await sync_to_async(AuditEvent.objects.count)()
-    await communicator.send_to(text_data='{"to_phase": "completed", "campaign": %d}' % campaign_a.pk)
+    events = await database_sync_to_async(AuditEvent.objects.count)()
+    await communicator.send_to(
+        text_data=f'{{"to_phase": "completed", "campaign": {campaign_a.pk}}}'
+    )
     answer = await communicator.receive_from(timeout=5)
     assert 'id="tower-notice"' in answer and "the message was ignored" in answer
     await communicator.send_to(bytes_data=b"\x00\xff garbage")
     assert "ignored" in await communicator.receive_from(timeout=5)
-    assert await sync_to_async(AuditEvent.objects.count)() == events
-    phase = await sync_to_async(lambda: Campaign.objects.get(pk=campaign_a.pk).phase)()
+    assert await database_sync_to_async(AuditEvent.objects.count)() == events
+    phase = await database_sync_to_async(lambda: Campaign.objects.get(pk=campaign_a.pk).phase)()
     assert phase == "briefing"
     await communicator.disconnect()
 

@@ -5,8 +5,14 @@ from controltower.selectors import TowerFilters, tower_columns
 
 def test_known_values_are_kept_and_written_back():
     filters = TowerFilters.from_query(
-        {"brand": "northwind", "phase": "escalated", "owner": "maya", "attention": "1",
-         "sort": "-budget", "page": "3"}
+        {
+            "brand": "northwind",
+            "phase": "escalated",
+            "owner": "maya",
+            "attention": "1",
+            "sort": "-budget",
+            "page": "3",
+        }
     )
     assert filters == TowerFilters("northwind", "escalated", "maya", True, "-budget", 3)
     assert filters.query(page=3) == (

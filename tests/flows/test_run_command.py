@@ -107,9 +107,7 @@ def test_run_serves_the_demo_to_each_role_and_ctrl_c_stops_everything(
         assert nav == EXPECTED_NAV[login.username]
         rows = page.locator("#tower-body tr").count()
         assert rows == (7 if login.username == "legal" else 12)
-        page.screenshot(
-            path=str(artifacts_dir / f"run-{login.username}-tower.png"), full_page=True
-        )
+        page.screenshot(path=str(artifacts_dir / f"run-{login.username}-tower.png"), full_page=True)
         context.close()
 
     # The worker and beat are up too (their banners reach the shared log).

@@ -2,7 +2,7 @@
 and a burst of changes reaches it coalesced, ending on the final state."""
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async  # closes its DB connections
 
 from campaigns.models import Campaign
 from campaigns.tasks import agent_transition_phase
@@ -25,15 +25,19 @@ def worker(tmp_path):
 async def test_a_change_committed_by_a_worker_reaches_the_socket(worker, manager, campaign_a):
     communicator, connected, _ = await open_socket(manager)
     assert connected
-    await sync_to_async(agent_transition_phase.delay)(campaign_a.pk, "execution", "planner")
+    await database_sync_to_async(agent_transition_phase.delay)(
+        campaign_a.pk, "execution", "planner"
+    )
     html = await communicator.receive_from(timeout=15)
     assert f'id="tower-row-{campaign_a.pk}"' in html and "Execution" in html
-    phase = await sync_to_async(lambda: Campaign.objects.get(pk=campaign_a.pk).phase)()
+    phase = await database_sync_to_async(lambda: Campaign.objects.get(pk=campaign_a.pk).phase)()
     assert phase == "execution"
     await communicator.disconnect()
 
 
-async def test_a_burst_is_coalesced_and_ends_on_the_final_state(worker, settings, manager, campaign_a):
+async def test_a_burst_is_coalesced_and_ends_on_the_final_state(
+    worker, settings, manager, campaign_a
+):
     settings.CONTROLTOWER_TOWER_COALESCE_MS = 400
     communicator, connected, _ = await open_socket(manager)
     assert connected
@@ -43,7 +47,7 @@ async def test_a_burst_is_coalesced_and_ends_on_the_final_state(worker, settings
     from campaigns.services import campaign_transition_phase
 
     for phase in path:
-        await sync_to_async(campaign_transition_phase)(
+        await database_sync_to_async(campaign_transition_phase)(
             campaign_id=campaign_a.pk, to_phase=phase, actor=Actor.for_agent("performance")
         )
     messages = []

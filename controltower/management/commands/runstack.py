@@ -4,6 +4,7 @@ HTTP + websockets), a Celery worker and Celery beat, until Ctrl-C stops them all
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import sys
 
@@ -14,6 +15,7 @@ from honcho.manager import Manager
 
 from campaigns.demo import DEMO_LOGINS
 from controltower.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from controltower.server import uvicorn_command
 
 
 class Command(BaseCommand):
@@ -56,10 +58,7 @@ class Command(BaseCommand):
         manager = Manager()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         manager.add_process(
-            "web",
-            f"{python} -m uvicorn controltower.asgi:application --host {host} --port {port} "
-            "--lifespan off --no-access-log",
-            env=env,
+            "web", shlex.join(uvicorn_command(host, port, extra=["--no-access-log"])), env=env
         )
         manager.add_process(
             "worker",
