@@ -182,6 +182,10 @@ class FlagState(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+#: A flag that still needs attention (shown on the tower and counted as "flagged").
+OPEN_FLAG_STATES = (FlagState.PENDING, FlagState.FIRING)
+
+
 class FlagResponse(models.TextChoices):
     CONTINUE = "continue", "Continue"
     OPTIMIZE = "optimize", "Optimize"

@@ -24,11 +24,11 @@ from .domain.performance import (
     planned_spend_line,
 )
 from .models import (
+    OPEN_FLAG_STATES,
     AnomalyFlag,
     Brand,
     Brief,
     Campaign,
-    FlagState,
     PerformanceSample,
     SlaEvaluation,
     SlaKind,
@@ -64,8 +64,6 @@ def campaign_phase_history(campaign: Campaign) -> QuerySet[AuditEvent]:
 # --- One campaign's page: charts, activity, approvals, flags, SLAs -----------------
 # Each reader below is one query whatever the campaign's history, so the detail page
 # costs the same for a day-old campaign and a year-old one.
-
-OPEN_FLAG_STATES = (FlagState.PENDING, FlagState.FIRING)
 
 
 def campaign_plan_end(campaign: Campaign) -> datetime:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,15 +32,14 @@ from approvals.models import ApprovalRequest, ApprovalStatus
 from campaigns.domain.budget import Pacing, pace
 from campaigns.domain.phases import FINAL_PHASES, Phase
 from campaigns.models import (
+    OPEN_FLAG_STATES,
     AnomalyFlag,
     Brand,
     Campaign,
     EscalationState,
-    FlagState,
     SlaStatus,
 )
-
-OPEN_FLAG_STATES = (FlagState.PENDING, FlagState.FIRING)
+from campaigns.selectors import campaign_plan_end
 
 #: URL sort keys → database ordering. Anything else falls back to the default.
 SORTS: dict[str, str] = {
@@ -304,7 +303,7 @@ def tower_rows(campaign_ids: Iterable[int], *, now: datetime | None = None) -> l
 def _row(
     campaign: Campaign, now: datetime, open_flags: list[AnomalyFlag], pending_approvals: int
 ) -> TowerRow:
-    end = timezone.make_aware(datetime.combine(campaign.brief.deadline, time.max))
+    end = campaign_plan_end(campaign)
     pacing = pace(
         total=campaign.budget_total,
         consumed=campaign.budget_consumed,
