@@ -2,7 +2,7 @@ from typing import Any
 
 from django.contrib import admin
 
-from .models import AuditEvent
+from .models import ApprovalRequest, AuditEvent
 
 
 @admin.register(AuditEvent)
@@ -13,6 +13,24 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ["action", "brand"]
     search_fields = ["actor_label", "action", "object_id"]
     date_hierarchy = "occurred_at"
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(admin.ModelAdmin):
+    """Read-only here: approval requests are decided in their queues, never in the admin."""
+
+    list_display = ["campaign", "action_type", "queue_role", "status", "created_at"]
+    list_filter = ["status", "queue_role", "action_type"]
+    list_select_related = ["campaign"]
 
     def has_add_permission(self, request: Any, obj: Any = None) -> bool:
         return False

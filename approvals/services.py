@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models, transaction
@@ -57,18 +58,44 @@ def _json_roundtrip(value: dict[str, Any]) -> dict[str, Any]:
 
 def brand_assign(*, brand: Any, assignee: Any, actor: Actor) -> None:
     """Assign a person or group to a brand (they then see it and work on it), audited."""
-    from guardian.shortcuts import assign_perm
-
     from .policies import ASSIGNMENT_PERMISSION
 
+    brand_permissions_change(
+        brand=brand, assignee=assignee, add={ASSIGNMENT_PERMISSION.split(".")[1]}, actor=actor
+    )
+
+
+def brand_permissions_change(
+    *,
+    brand: Any,
+    assignee: Any,
+    actor: Actor,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+) -> None:
+    """Grant and revoke object permissions (codenames) on a brand for a user or group —
+    the admin's "Object permissions" page comes here — and audit what changed."""
+    from guardian.shortcuts import assign_perm, remove_perm
+
+    added, removed = sorted(set(add)), sorted(set(remove))
+    if not added and not removed:
+        return
     with transaction.atomic():
-        assign_perm(ASSIGNMENT_PERMISSION, assignee, brand)
+        for codename in added:
+            assign_perm(codename, assignee, brand)
+        for codename in removed:
+            remove_perm(codename, assignee, brand)
         audit_record(
             actor=actor,
-            action="brand.assigned",
+            action="brand.permissions_changed",
             target=brand,
             brand_id=brand.pk,
-            data={"assignee": str(assignee), "assignee_type": type(assignee).__name__.lower()},
+            data={
+                "assignee": str(assignee),
+                "assignee_type": type(assignee).__name__.lower(),
+                "added": added,
+                "removed": removed,
+            },
         )
 
 

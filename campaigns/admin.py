@@ -10,9 +10,17 @@ from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
 from approvals.domain.audit import Actor
+from approvals.services import brand_permissions_change
 
 from . import services
-from .models import Brand, Brief, Campaign
+from .models import (
+    AnomalyFlag,
+    Brand,
+    Brief,
+    Campaign,
+    PerformanceSample,
+    SlaEvaluation,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -40,6 +48,33 @@ class BrandAdmin(GuardedModelAdmin):
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False  # brands carry campaigns and audit history
 
+    # Guardian's object-permission pages save through our audited service, so granting
+    # or revoking a brand from here is in the audit trail like every other change.
+    def get_obj_perms_manage_user_form(self, request: Any) -> type:
+        return _audited(super().get_obj_perms_manage_user_form(request), request, "user")
+
+    def get_obj_perms_manage_group_form(self, request: Any) -> type:
+        return _audited(super().get_obj_perms_manage_group_form(request), request, "group")
+
+
+def _audited(form_class: type, request: Any, assignee_attr: str) -> type:
+    actor = Actor.for_user(request.user)
+
+    class AuditedObjectPermissionsForm(form_class):  # type: ignore[misc, valid-type]
+        def save_obj_perms(self) -> None:
+            chosen = set(self.cleaned_data[self.get_obj_perms_field_name()])
+            offered = {choice[0] for choice in self.get_obj_perms_field_choices()}
+            held = set(self.get_obj_perms_field_initial())
+            brand_permissions_change(
+                brand=self.obj,
+                assignee=getattr(self, assignee_attr),
+                actor=actor,
+                add=chosen - held,
+                remove=(offered - chosen) & held,
+            )
+
+    return AuditedObjectPermissionsForm
+
 
 @admin.register(Brief)
 class BriefAdmin(ReadOnlyAdmin):
@@ -54,3 +89,24 @@ class CampaignAdmin(ReadOnlyAdmin):
     list_filter = ["brand", "phase", "escalation_state"]
     search_fields = ["name"]
     list_select_related = ["brand", "owner"]
+
+
+@admin.register(AnomalyFlag)
+class AnomalyFlagAdmin(ReadOnlyAdmin):
+    list_display = ["campaign", "kind", "state", "response", "opened_at", "resolved_at"]
+    list_filter = ["kind", "state", "response"]
+    list_select_related = ["campaign"]
+
+
+@admin.register(SlaEvaluation)
+class SlaEvaluationAdmin(ReadOnlyAdmin):
+    list_display = ["campaign", "sla", "status", "measured", "target", "evaluated_at"]
+    list_filter = ["sla", "status"]
+    list_select_related = ["campaign"]
+
+
+@admin.register(PerformanceSample)
+class PerformanceSampleAdmin(ReadOnlyAdmin):
+    list_display = ["campaign", "bucket_start", "impressions", "clicks", "conversions", "spend"]
+    list_select_related = ["campaign"]
+    date_hierarchy = "bucket_start"
