@@ -1,0 +1,250 @@
+"""The delegation policy (bounded autonomy), evaluated in pure Python.
+
+A policy says, per action type, what agents may do — act alone, recommend only, needs
+approval (by which role), or forbidden — plus thresholds that push an otherwise
+autonomous action to a person, and hard caps nobody can cross. :func:`evaluate` turns
+(policy, proposed action) into a :class:`PolicyDecision` naming the rule that fired and
+why; the gate in ``approvals.services`` records every one of them.
+
+Order of evaluation (first match wins, so the strictest reason is the one reported):
+1. hard caps (campaign budget, daily spend) — refused for everyone, people included;
+2. a person acting is allowed (what people may do is ``approvals.policies``' business);
+3. forbidden — refused;
+4. claims not in the brand's approved list, or sensitive categories — legal approval;
+5. recommend only — a person must adopt it;
+6. thresholds (amount, % of budget, confidence) — approval by the rule's approver;
+7. needs approval — approval by the rule's approver;
+8. act alone — allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import StrEnum
+
+from .roles import Role
+
+
+class ActionType(StrEnum):
+    DRAFT_CONTENT = "draft_content"
+    PUBLISH_CONTENT = "publish_content"
+    LAUNCH_CAMPAIGN = "launch_campaign"
+    CHANGE_BUDGET = "change_budget"
+    REALLOCATE_BUDGET = "reallocate_budget"
+    SELECT_AUDIENCE = "select_audience"
+    SUPPRESS_CONTACTS = "suppress_contacts"
+    SEND_EMAIL = "send_email"
+    PAUSE = "pause"
+    UPDATE_BRAND_MEMORY = "update_brand_memory"
+    CHANGE_POLICY = "change_policy"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Mode(StrEnum):
+    ACT_ALONE = "act_alone"
+    RECOMMEND_ONLY = "recommend_only"
+    NEEDS_APPROVAL = "needs_approval"
+    FORBIDDEN = "forbidden"
+
+
+class Outcome(StrEnum):
+    ALLOW = "allow"  # carry it out now
+    APPROVAL = "approval"  # hold it for a person in ``approver``'s queue
+    RECOMMEND = "recommend"  # a person may adopt it; the agent may not do it
+    REFUSE = "refuse"  # nobody may
+
+
+#: Claim categories that always need legal review.
+SENSITIVE_CATEGORIES = frozenset({"health", "finance", "pricing_promise", "legal_commitment"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    mode: Mode
+    approver: Role = Role.MANAGER
+    max_amount: Decimal | None = None  # more than this needs approval
+    max_budget_pct: Decimal | None = None  # more than this % of the budget needs approval
+    min_confidence: float | None = None  # less confident than this needs approval
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: int
+    rules: Mapping[ActionType, Rule]
+
+    def rule_for(self, action: ActionType) -> Rule:
+        # An action the policy does not mention is not delegated: a person must approve.
+        return self.rules.get(action, Rule(Mode.NEEDS_APPROVAL))
+
+
+@dataclass(frozen=True)
+class ProposedAction:
+    """What the gate knows about an action before it runs."""
+
+    action: ActionType
+    by_agent: bool
+    amount: Decimal = Decimal("0")  # money this action commits
+    budget_total: Decimal | None = None
+    budget_consumed: Decimal = Decimal("0")
+    daily_cap: Decimal | None = None
+    spent_today: Decimal = Decimal("0")
+    confidence: float | None = None
+    claims: frozenset[str] = field(default_factory=frozenset)
+    approved_claims: frozenset[str] = field(default_factory=frozenset)
+    categories: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    outcome: Outcome
+    rule: str  # a stable name of the rule that fired, e.g. "change_budget.max_amount"
+    reason: str  # in words a reviewer understands
+    policy_version: int
+    approver: Role | None = None
+
+
+DEFAULT_POLICY = Policy(
+    version=1,
+    rules={
+        ActionType.DRAFT_CONTENT: Rule(Mode.ACT_ALONE),
+        ActionType.PUBLISH_CONTENT: Rule(Mode.NEEDS_APPROVAL, Role.MANAGER),
+        ActionType.LAUNCH_CAMPAIGN: Rule(Mode.NEEDS_APPROVAL, Role.MANAGER),
+        ActionType.CHANGE_BUDGET: Rule(
+            Mode.ACT_ALONE, Role.MANAGER, max_amount=Decimal("1000"), max_budget_pct=Decimal("10")
+        ),
+        ActionType.REALLOCATE_BUDGET: Rule(
+            Mode.ACT_ALONE, Role.MANAGER, max_budget_pct=Decimal("20"), min_confidence=0.8
+        ),
+        ActionType.SELECT_AUDIENCE: Rule(Mode.NEEDS_APPROVAL, Role.MANAGER),
+        ActionType.SUPPRESS_CONTACTS: Rule(Mode.ACT_ALONE),
+        ActionType.SEND_EMAIL: Rule(Mode.NEEDS_APPROVAL, Role.MANAGER),
+        ActionType.PAUSE: Rule(Mode.ACT_ALONE),
+        ActionType.UPDATE_BRAND_MEMORY: Rule(Mode.RECOMMEND_ONLY, Role.MANAGER),
+        ActionType.CHANGE_POLICY: Rule(Mode.FORBIDDEN),
+    },
+)
+
+
+def evaluate(policy: Policy, proposed: ProposedAction) -> PolicyDecision:
+    """The decision for ``proposed`` under ``policy`` (see the module docstring)."""
+    action = proposed.action
+    decide = _decider(policy.version)
+
+    if proposed.amount > 0 and proposed.budget_total is not None:
+        remaining = proposed.budget_total - proposed.budget_consumed
+        if proposed.amount > remaining:
+            return decide(
+                Outcome.REFUSE,
+                "hard_cap.campaign_budget",
+                f"{proposed.amount:,.2f} would exceed the campaign budget: only "
+                f"{remaining:,.2f} of {proposed.budget_total:,.2f} is left.",
+            )
+    if proposed.amount > 0 and proposed.daily_cap is not None:
+        left_today = proposed.daily_cap - proposed.spent_today
+        if proposed.amount > left_today:
+            return decide(
+                Outcome.REFUSE,
+                "hard_cap.daily_spend",
+                f"{proposed.amount:,.2f} would exceed today's cap of "
+                f"{proposed.daily_cap:,.2f} ({left_today:,.2f} left).",
+            )
+    if not proposed.by_agent:
+        return decide(Outcome.ALLOW, "person", "A person acting within their role.")
+
+    rule = policy.rule_for(action)
+    name = action.value
+    if rule.mode == Mode.FORBIDDEN:
+        return decide(Outcome.REFUSE, f"{name}.forbidden", f"Agents may not {_verb(action)}.")
+
+    unapproved = sorted(proposed.claims - proposed.approved_claims)
+    if unapproved:
+        return decide(
+            Outcome.APPROVAL,
+            "claims.unapproved",
+            "Uses claims that are not approved for this brand: "
+            + "; ".join(f"“{c}”" for c in unapproved)
+            + ".",
+            Role.LEGAL,
+        )
+    sensitive = sorted(proposed.categories & SENSITIVE_CATEGORIES)
+    if sensitive:
+        return decide(
+            Outcome.APPROVAL,
+            "categories.sensitive",
+            "Touches sensitive categories that legal reviews: "
+            + ", ".join(c.replace("_", " ") for c in sensitive)
+            + ".",
+            Role.LEGAL,
+        )
+    if rule.mode == Mode.RECOMMEND_ONLY:
+        return decide(
+            Outcome.RECOMMEND,
+            f"{name}.recommend_only",
+            f"Agents may only recommend to {_verb(action)}; a person decides.",
+            rule.approver,
+        )
+
+    if rule.max_amount is not None and proposed.amount > rule.max_amount:
+        return decide(
+            Outcome.APPROVAL,
+            f"{name}.max_amount",
+            f"{proposed.amount:,.2f} is more than the {rule.max_amount:,.2f} agents may "
+            f"{_verb(action)} alone.",
+            rule.approver,
+        )
+    if (
+        rule.max_budget_pct is not None
+        and proposed.budget_total
+        and proposed.amount / proposed.budget_total * 100 > rule.max_budget_pct
+    ):
+        share = proposed.amount / proposed.budget_total * 100
+        return decide(
+            Outcome.APPROVAL,
+            f"{name}.max_budget_pct",
+            f"{share:.1f} % of the budget is more than the {rule.max_budget_pct} % agents may "
+            f"{_verb(action)} alone.",
+            rule.approver,
+        )
+    if (
+        rule.min_confidence is not None
+        and proposed.confidence is not None
+        and proposed.confidence < rule.min_confidence
+    ):
+        return decide(
+            Outcome.APPROVAL,
+            f"{name}.min_confidence",
+            f"The agent is {proposed.confidence:.0%} confident; below "
+            f"{rule.min_confidence:.0%} a person decides.",
+            rule.approver,
+        )
+    if rule.mode == Mode.NEEDS_APPROVAL:
+        return decide(
+            Outcome.APPROVAL,
+            f"{name}.needs_approval",
+            f"Agents need approval to {_verb(action)}.",
+            rule.approver,
+        )
+    return decide(Outcome.ALLOW, f"{name}.act_alone", f"Agents may {_verb(action)} alone.")
+
+
+def _decider(version: int):
+    def decide(
+        outcome: Outcome, rule: str, reason: str, approver: Role | None = None
+    ) -> PolicyDecision:
+        return PolicyDecision(outcome, rule, reason, version, approver)
+
+    return decide
+
+
+def _verb(action: ActionType) -> str:
+    return action.value.replace("_", " ")
+
+
+def with_rule(policy: Policy, action: ActionType, rule: Rule, *, version: int) -> Policy:
+    """A new version of ``policy`` with one rule changed (policies are never edited in place)."""
+    return replace(policy, version=version, rules={**policy.rules, action: rule})
