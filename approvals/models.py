@@ -104,6 +104,81 @@ class AuditChainHead(models.Model):
         return f"audit chain head at #{self.seq}"
 
 
+class PolicyStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PROPOSED = "proposed", "Proposed (awaiting a second admin)"
+    SUPERSEDED = "superseded", "Superseded"
+    REJECTED = "rejected", "Rejected"
+
+
+class DelegationPolicy(models.Model):
+    """One version of what agents may do for a brand (or one campaign of it). Never edited:
+    a change is a new version. ``rules`` maps action types to their rule (see
+    ``approvals.domain.policy``); a brand without one runs on ``DEFAULT_POLICY``."""
+
+    brand = models.ForeignKey("campaigns.Brand", on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    version = models.PositiveIntegerField()
+    rules = models.JSONField()
+    status = models.CharField(max_length=16, choices=PolicyStatus.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["brand", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "version"], name="one_policy_version_per_brand"
+            ),
+            models.UniqueConstraint(
+                fields=["brand"],
+                condition=models.Q(status="active", campaign__isnull=True),
+                name="one_active_brand_policy",
+            ),
+            models.UniqueConstraint(
+                fields=["campaign"],
+                condition=models.Q(status="active", campaign__isnull=False),
+                name="one_active_campaign_policy",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = f"campaign {self.campaign_id}" if self.campaign_id else f"brand {self.brand_id}"
+        return f"policy v{self.version} for {scope} ({self.status})"
+
+
+class PolicyDecisionRecord(models.Model):
+    """What the gate decided for one proposed action, and why. Every action that could
+    reach a connector has one (invariant 1)."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.PROTECT, related_name="policy_decisions"
+    )
+    brand = models.ForeignKey("campaigns.Brand", on_delete=models.PROTECT, related_name="+")
+    action_type = models.CharField(max_length=40)
+    actor_label = models.CharField(max_length=160)
+    outcome = models.CharField(max_length=16)
+    rule = models.CharField(max_length=80)
+    reason = models.CharField(max_length=500)
+    approver_role = models.CharField(max_length=40, blank=True)
+    policy = models.ForeignKey(
+        DelegationPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    policy_version = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64)
+    decided_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action_type}: {self.outcome} ({self.rule})"
+
+
 class ApprovalStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     APPROVED = "approved", "Approved"
@@ -128,12 +203,42 @@ class ApprovalRequest(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Recommendations are adopted by the person; approvals let the agent go ahead.
+    is_recommendation = models.BooleanField(default=False)
+    decision = models.OneToOneField(
+        PolicyDecisionRecord,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="approval_request",
+    )
+    # Exactly what will execute, and its hash: approving binds to this content.
+    payload = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    requested_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_note = models.TextField(blank=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
         indexes = [
             models.Index(fields=["campaign", "status"]),
             models.Index(fields=["brand", "status"], name="approval_brand_status"),
+        ]
+        constraints = [
+            # Executed only once, and only once approved.
+            models.CheckConstraint(
+                condition=models.Q(executed_at__isnull=True) | models.Q(status="approved"),
+                name="approval_executed_only_when_approved",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -121,3 +121,26 @@ def visible_brand_ids(user: Any) -> list[int]:
         if user is not None and not isinstance(user, AnonymousUser):
             user._controltower_brand_ids = cached
     return cached
+
+
+def approval_refusal(user: Any, approval: Any) -> str | None:
+    """Why ``user`` may not decide ``approval``, or None if they may.
+
+    Separation of duties: only people decide (agents have no user account, so they
+    cannot reach this); nobody decides a request they raised; a role decides only in its
+    own queue, and only for brands it is assigned to.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return "Log in to decide approval requests."
+    if approval.requested_by_user_id is not None and approval.requested_by_user_id == user.pk:
+        return "You cannot decide a request you raised; another person must."
+    queue = approval.queue_role
+    if queue not in {role.value for role in roles_of(user)}:
+        return f"This item is in the {queue} queue, and you are not a {queue}."
+    if approval.brand_id not in visible_brand_ids(user):
+        return "You are not assigned to this brand."
+    return None
+
+
+def can_decide(user: Any, approval: Any) -> bool:
+    return approval_refusal(user, approval) is None

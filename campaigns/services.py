@@ -358,3 +358,31 @@ def sla_evaluation_record(
         if changed:
             campaign_changed_on_commit(campaign.pk)
     return evaluation
+
+
+def campaign_change_budget(
+    *, campaign_id: int, new_total: Decimal, actor: Actor, reason: str
+) -> Campaign:
+    """Set a campaign's total budget; never below what it has already spent."""
+    limit = Decimal(settings.CONTROLTOWER_MAX_BRIEF_BUDGET)
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if new_total < campaign.budget_consumed:
+            raise DomainError(
+                f"The budget cannot go below the {campaign.budget_consumed:,.2f} already spent."
+            )
+        if new_total > limit:
+            raise DomainError(f"A budget above {limit:,.0f} is refused as implausible.")
+        before = campaign.budget_total
+        campaign.budget_total = new_total
+        campaign.save(update_fields=["budget_total", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="campaign.budget_changed",
+            target=campaign,
+            brand_id=campaign.brand_id,
+            campaign_id=campaign.pk,
+            data={"from": str(before), "to": str(new_total), "reason": reason},
+        )
+        campaign_changed_on_commit(campaign.pk)
+    return campaign

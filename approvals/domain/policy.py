@@ -88,7 +88,8 @@ class ProposedAction:
 
     action: ActionType
     by_agent: bool
-    amount: Decimal = Decimal("0")  # money this action commits
+    amount: Decimal = Decimal("0")  # the size of the decision (budget moved, changed…)
+    spend: Decimal = Decimal("0")  # money it spends now (what the hard caps limit)
     budget_total: Decimal | None = None
     budget_consumed: Decimal = Decimal("0")
     daily_cap: Decimal | None = None
@@ -135,22 +136,22 @@ def evaluate(policy: Policy, proposed: ProposedAction) -> PolicyDecision:
     action = proposed.action
     decide = _decider(policy.version)
 
-    if proposed.amount > 0 and proposed.budget_total is not None:
+    if proposed.spend > 0 and proposed.budget_total is not None:
         remaining = proposed.budget_total - proposed.budget_consumed
-        if proposed.amount > remaining:
+        if proposed.spend > remaining:
             return decide(
                 Outcome.REFUSE,
                 "hard_cap.campaign_budget",
-                f"{proposed.amount:,.2f} would exceed the campaign budget: only "
+                f"Spending {proposed.spend:,.2f} would exceed the campaign budget: only "
                 f"{remaining:,.2f} of {proposed.budget_total:,.2f} is left.",
             )
-    if proposed.amount > 0 and proposed.daily_cap is not None:
+    if proposed.spend > 0 and proposed.daily_cap is not None:
         left_today = proposed.daily_cap - proposed.spent_today
-        if proposed.amount > left_today:
+        if proposed.spend > left_today:
             return decide(
                 Outcome.REFUSE,
                 "hard_cap.daily_spend",
-                f"{proposed.amount:,.2f} would exceed today's cap of "
+                f"Spending {proposed.spend:,.2f} would exceed today's cap of "
                 f"{proposed.daily_cap:,.2f} ({left_today:,.2f} left).",
             )
     if not proposed.by_agent:
@@ -248,3 +249,48 @@ def _verb(action: ActionType) -> str:
 def with_rule(policy: Policy, action: ActionType, rule: Rule, *, version: int) -> Policy:
     """A new version of ``policy`` with one rule changed (policies are never edited in place)."""
     return replace(policy, version=version, rules={**policy.rules, action: rule})
+
+
+class PolicyInvalid(ValueError):
+    """Stored or submitted policy data that does not describe a policy; says what is wrong."""
+
+
+def policy_to_json(policy: Policy) -> dict[str, dict[str, str | float | None]]:
+    return {
+        action.value: {
+            "mode": rule.mode.value,
+            "approver": rule.approver.value,
+            "max_amount": None if rule.max_amount is None else str(rule.max_amount),
+            "max_budget_pct": None if rule.max_budget_pct is None else str(rule.max_budget_pct),
+            "min_confidence": rule.min_confidence,
+        }
+        for action, rule in policy.rules.items()
+    }
+
+
+def policy_from_json(version: int, data: Mapping[str, Mapping]) -> Policy:
+    rules: dict[ActionType, Rule] = {}
+    for key, values in data.items():
+        try:
+            action = ActionType(key)
+        except ValueError:
+            raise PolicyInvalid(f"Unknown action type “{key}”.") from None
+        try:
+            rules[action] = Rule(
+                mode=Mode(values["mode"]),
+                approver=Role(values.get("approver") or Role.MANAGER.value),
+                max_amount=_decimal(values.get("max_amount")),
+                max_budget_pct=_decimal(values.get("max_budget_pct")),
+                min_confidence=_float(values.get("min_confidence")),
+            )
+        except (KeyError, ValueError, ArithmeticError) as exc:
+            raise PolicyInvalid(f"The rule for “{key}” is not valid: {exc}.") from None
+    return Policy(version=version, rules=rules)
+
+
+def _decimal(value: object) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def _float(value: object) -> float | None:
+    return None if value in (None, "") else float(str(value))

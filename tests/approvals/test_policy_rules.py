@@ -1,4 +1,4 @@
-"""The delegation policy as a full matrix: every action type × mode × trigger.
+"""The delegation policy as a full matrix: every action type x mode x trigger.
 
 The expected outcomes are written out by hand below, not derived from the code."""
 
@@ -30,13 +30,13 @@ SCENARIOS = {
     "over_amount": {"amount": Decimal("600")},  # rule: max 500
     "over_pct": {"amount": Decimal("300")},  # 3 % of 10,000; rule: max 2 %
     "low_confidence": {"confidence": 0.5},  # rule: min 0.7
-    "over_budget": {"amount": Decimal("2500")},  # only 2,000 left
-    "over_daily_cap": {"amount": Decimal("450"), "spent_today": Decimal("600")},  # cap 1,000
+    "over_budget": {"spend": Decimal("2500")},  # only 2,000 left
+    "over_daily_cap": {"spend": Decimal("450"), "spent_today": Decimal("600")},  # cap 1,000
     "by_person": {"by_agent": False, "claims": frozenset({"Clinically proven"})},
 }
 THRESHOLD_SCENARIOS = {"over_amount": 500, "over_pct": 2, "low_confidence": 0.7}
 
-# (outcome, rule suffix or name, approver) per mode × scenario.
+# (outcome, rule suffix or name, approver) per mode and scenario.
 EXPECTED = {
     Mode.ACT_ALONE: {
         "plain": (A, ".act_alone", None),
@@ -132,7 +132,7 @@ def test_reasons_are_specific():
     assert decision.reason == "600.00 is more than the 500.00 agents may change budget alone."
     refused = evaluate(policy, proposed(ActionType.CHANGE_BUDGET, "over_budget"))
     assert refused.reason == (
-        "2,500.00 would exceed the campaign budget: only 2,000.00 of 10,000.00 is left."
+        "Spending 2,500.00 would exceed the campaign budget: only 2,000.00 of 10,000.00 is left."
     )
     claim = evaluate(policy, proposed(ActionType.CHANGE_BUDGET, "unapproved_claim"))
     assert "“Clinically proven”" in claim.reason

@@ -1,0 +1,86 @@
+"""What each delegated action does once the gate allows it (or a person approved it).
+
+Each executor validates its payload first — a payload comes from an agent, so it may be
+malformed — and then calls the same service a person's click would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from approvals.domain.audit import Actor
+from approvals.domain.policy import ActionType
+
+from .domain.errors import DomainError
+from .models import Campaign
+from .services import campaign_change_budget, campaign_transition_phase
+
+
+class PayloadInvalid(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class Executor:
+    validate: Callable[[Mapping[str, Any]], None]
+    run: Callable[[Campaign, Mapping[str, Any], Actor], None]
+
+
+def _reason(payload: Mapping[str, Any]) -> str:
+    reason = payload.get("reason", "")
+    if not isinstance(reason, str) or not reason.strip():
+        raise PayloadInvalid("The action must say why (a non-empty “reason”).")
+    return reason.strip()
+
+
+def _new_total(payload: Mapping[str, Any]) -> Decimal:
+    try:
+        total = Decimal(str(payload["new_total"]))
+    except (KeyError, InvalidOperation):
+        raise PayloadInvalid("A budget change needs “new_total”, a number.") from None
+    if not total.is_finite() or total <= 0:
+        raise PayloadInvalid("The new budget must be a positive number.")
+    return total
+
+
+def _validate_change_budget(payload: Mapping[str, Any]) -> None:
+    _new_total(payload)
+    _reason(payload)
+
+
+def _launch(campaign: Campaign, payload: Mapping[str, Any], actor: Actor) -> None:
+    campaign_transition_phase(
+        campaign_id=campaign.pk, to_phase="execution", actor=actor, reason=_reason(payload)
+    )
+
+
+def _pause(campaign: Campaign, payload: Mapping[str, Any], actor: Actor) -> None:
+    campaign_transition_phase(
+        campaign_id=campaign.pk, to_phase="paused", actor=actor, reason=_reason(payload)
+    )
+
+
+def _change_budget(campaign: Campaign, payload: Mapping[str, Any], actor: Actor) -> None:
+    campaign_change_budget(
+        campaign_id=campaign.pk,
+        new_total=_new_total(payload),
+        actor=actor,
+        reason=_reason(payload),
+    )
+
+
+EXECUTORS: dict[ActionType, Executor] = {
+    ActionType.LAUNCH_CAMPAIGN: Executor(validate=_reason, run=_launch),
+    ActionType.PAUSE: Executor(validate=_reason, run=_pause),
+    ActionType.CHANGE_BUDGET: Executor(validate=_validate_change_budget, run=_change_budget),
+}
+
+
+def executor_for(action: ActionType) -> Executor:
+    try:
+        return EXECUTORS[action]
+    except KeyError:
+        raise DomainError(f"“{action.label}” cannot be carried out yet.") from None
