@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from approvals.domain.audit import Actor
 from approvals.domain.roles import Role
-from approvals.services import approval_request_submit, brand_assign
+from approvals.services import action_propose, brand_assign
 
 from . import services
 from .domain.briefs import BriefSpec
@@ -239,44 +239,80 @@ SLA_EVALUATIONS = [
     ),
 ]
 
-# (campaign, action type, queue, summary, requesting agent); all left pending.
-APPROVALS = [
+# Proposed through the real gate, so each waits in the queue its policy decision names,
+# bound to its content, and can be decided in the demo:
+# (campaign, action, payload, summary, agent, amount, claims, confidence).
+PROPOSALS = [
     (
         "Holiday Gift Bundles",
-        "launch",
-        Role.MANAGER,
-        "Launch plan ready: 3 gift-bundle ad variants and an email to 18,400 subscribers, "
-        "60,000 USD over 45 days",
+        "launch_campaign",
+        {
+            "reason": "Launch plan ready: 3 gift-bundle ad variants and an email to 18,400 "
+            "subscribers, 60,000 USD over 45 days"
+        },
+        "Launch Holiday Gift Bundles",
         "planner",
+        0,
+        [],
+        0.86,
     ),
     (
         "Autumn Roast Launch",
         "change_budget",
-        Role.MANAGER,
-        "Raise the daily cap from 900 to 1,200 USD: CPA 22.40 is well under the 28.00 limit",
+        {
+            "new_total": "48000",
+            "reason": "CPA 22.40 is well under the 28.00 limit; scale the winning variants",
+        },
+        "Raise the budget from 40,000 to 48,000 USD",
         "performance",
+        8000,
+        [],
+        0.78,
     ),
     (
         "Sleep Tracker Spring Push",
-        "select_audience",
-        Role.MANAGER,
-        "Add the 'new parents' look-alike segment (about 140,000 people) to paid social",
-        "experimentation",
+        "publish_content",
+        {
+            "channel": "social_ads",
+            "headline": "Wake up knowing how you slept",
+            "body": "Lumen tracks your sleep stages quietly, all night. Try it free for 30 days.",
+            "claims": [],
+        },
+        "New paid-social ad for new parents",
+        "content",
+        0,
+        [],
+        0.71,
     ),
     (
         "Wellness App Free Trial",
-        "publish_claim",
-        Role.LEGAL,
-        "Replace 'clinically proven' with the approved claim 'sleep insights reviewed by "
-        "sleep specialists'",
+        "publish_content",
+        {
+            "channel": "landing_page",
+            "headline": "Sleep insights reviewed by sleep specialists",
+            "body": "Replace 'clinically proven' with an approved claim before relaunch.",
+            "claims": ["Sleep insights reviewed by sleep specialists"],
+        },
+        "Corrected landing-page hero without 'clinically proven'",
         "content",
+        0,
+        ["Sleep insights reviewed by sleep specialists"],
+        0.9,
     ),
     (
         "Cold Brew Subscriptions",
-        "publish_claim",
-        Role.LEGAL,
-        "Landing page headline: 'Roasted to order, at your door within 48 hours'",
+        "publish_content",
+        {
+            "channel": "landing_page",
+            "headline": "Roasted to order, at your door within 48 hours",
+            "body": "Cold brew concentrate, roasted to order and shipped within 48 hours.",
+            "claims": ["At your door within 48 hours"],
+        },
+        "Landing-page headline with a delivery promise",
         "content",
+        0,
+        ["At your door within 48 hours"],
+        0.83,
     ),
 ]
 
@@ -454,13 +490,17 @@ def _seed_incidents_and_approvals() -> None:
             detail=detail,
         )
     campaigns = Campaign.objects.in_bulk(list(campaign_ids.values()))
-    for name, action_type, queue, summary, agent in APPROVALS:
-        approval_request_submit(
-            campaign=campaigns[campaign_ids[name]],
-            action_type=action_type,
-            queue_role=queue.value,
+    for name, action, payload, summary, agent, amount, claims, confidence in PROPOSALS:
+        action_propose(
+            campaign_id=campaign_ids[name],
+            action=action,
+            payload=payload,
+            actor=Actor.for_agent(agent),
             summary=summary,
-            agent=agent,
+            amount=Decimal(amount),
+            claims=claims,
+            confidence=confidence,
+            evidence={"brief": campaigns[campaign_ids[name]].brief.title},
         )
 
 

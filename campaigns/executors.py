@@ -16,7 +16,11 @@ from approvals.domain.policy import ActionType
 
 from .domain.errors import DomainError
 from .models import Campaign
-from .services import campaign_change_budget, campaign_transition_phase
+from .services import (
+    campaign_change_budget,
+    campaign_transition_phase,
+    content_approve_for_publishing,
+)
 
 
 class PayloadInvalid(DomainError):
@@ -72,7 +76,36 @@ def _change_budget(campaign: Campaign, payload: Mapping[str, Any], actor: Actor)
     )
 
 
+def _validate_content(payload: Mapping[str, Any]) -> None:
+    from .domain.briefs import CHANNELS
+
+    channel = payload.get("channel")
+    if channel not in CHANNELS:
+        raise PayloadInvalid(f"Unknown channel “{channel}”; choose from: {', '.join(CHANNELS)}.")
+    for field, limit in (("headline", 200), ("body", 5000)):
+        value = payload.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise PayloadInvalid(f"The content needs a non-empty “{field}”.")
+        if len(value) > limit:
+            raise PayloadInvalid(f"The {field} is longer than {limit} characters.")
+    claims = payload.get("claims", [])
+    if not isinstance(claims, list) or not all(isinstance(c, str) for c in claims):
+        raise PayloadInvalid("“claims” must be a list of strings.")
+
+
+def _approve_content(campaign: Campaign, payload: Mapping[str, Any], actor: Actor) -> None:
+    content_approve_for_publishing(
+        campaign_id=campaign.pk,
+        channel=payload["channel"],
+        headline=payload["headline"].strip(),
+        body=payload["body"].strip(),
+        claims=list(payload.get("claims", [])),
+        actor=actor,
+    )
+
+
 EXECUTORS: dict[ActionType, Executor] = {
+    ActionType.PUBLISH_CONTENT: Executor(validate=_validate_content, run=_approve_content),
     ActionType.LAUNCH_CAMPAIGN: Executor(validate=_reason, run=_launch),
     ActionType.PAUSE: Executor(validate=_reason, run=_pause),
     ActionType.CHANGE_BUDGET: Executor(validate=_validate_change_budget, run=_change_budget),

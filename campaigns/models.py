@@ -278,3 +278,31 @@ class PerformanceSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} @ {self.bucket_start:%Y-%m-%d %H:%M}"
+
+
+class ContentStatus(models.TextChoices):
+    APPROVED = "approved", "Approved for publishing"
+    PUBLISHED = "published", "Published"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class ContentVariant(models.Model):
+    """Copy cleared to go out on a channel: exactly the content an approval (or the
+    policy) allowed, bound by its hash. The distribution agent publishes from here."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="content")
+    channel = models.CharField(max_length=32)
+    headline = models.CharField(max_length=200)
+    body = models.TextField()
+    claims = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ContentStatus.choices, default=ContentStatus.APPROVED
+    )
+    content_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.headline} ({self.channel})"

@@ -32,6 +32,7 @@ from .models import (
     Brand,
     Brief,
     Campaign,
+    ContentVariant,
     EscalationState,
     FlagState,
     SlaEvaluation,
@@ -386,3 +387,40 @@ def campaign_change_budget(
         )
         campaign_changed_on_commit(campaign.pk)
     return campaign
+
+
+def content_approve_for_publishing(
+    *,
+    campaign_id: int,
+    channel: str,
+    headline: str,
+    body: str,
+    claims: list[str],
+    actor: Actor,
+) -> ContentVariant:
+    """Record copy as cleared for publishing, bound to its content hash."""
+    from approvals.domain.decisions import content_hash
+
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        digest = content_hash(
+            {"channel": channel, "headline": headline, "body": body, "claims": claims}
+        )
+        variant = ContentVariant.objects.create(
+            campaign=campaign,
+            channel=channel,
+            headline=headline,
+            body=body,
+            claims=claims,
+            content_hash=digest,
+        )
+        audit_record(
+            actor=actor,
+            action="content.approved_for_publishing",
+            target=variant,
+            brand_id=campaign.brand_id,
+            campaign_id=campaign.pk,
+            data={"channel": channel, "content_hash": digest, "claims": claims},
+        )
+        campaign_changed_on_commit(campaign.pk)
+    return variant

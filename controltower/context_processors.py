@@ -23,6 +23,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "nav_roles": []}
     entries = [("Control tower", reverse("tower"))]
+    if policies.is_manager(user) or policies.is_legal_reviewer(user):
+        from approvals.selectors import queue_count
+
+        waiting = queue_count(user)
+        entries.append(
+            (f"Approvals ({waiting})" if waiting else "Approvals", reverse("approvals:queue"))
+        )
     entries.append(("Briefs", reverse("campaigns:brief_list")))
     if policies.can_write_briefs(user):
         entries.append(("New brief", reverse("campaigns:brief_create")))

@@ -294,3 +294,7 @@ def _decimal(value: object) -> Decimal | None:
 
 def _float(value: object) -> float | None:
     return None if value in (None, "") else float(str(value))
+
+
+#: Action types a reviewer may approve several of at once: reversible and cheap.
+LOW_RISK_ACTIONS = frozenset({ActionType.PAUSE, ActionType.SUPPRESS_CONTACTS})

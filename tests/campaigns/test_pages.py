@@ -52,8 +52,8 @@ def test_admin_sees_every_brand(login, admin_user, campaign_a, campaign_b):
 @pytest.mark.parametrize(
     ("who", "visible", "hidden"),
     [
-        ("manager", ["Control tower", "Briefs", "New brief"], ["Administration"]),
-        ("legal_a", ["Control tower", "Briefs"], ["New brief", "Administration"]),
+        ("manager", ["Control tower", "Approvals", "Briefs", "New brief"], ["Administration"]),
+        ("legal_a", ["Control tower", "Approvals", "Briefs"], ["New brief", "Administration"]),
         ("admin_user", ["Control tower", "Briefs", "New brief", "Administration"], []),
     ],
 )

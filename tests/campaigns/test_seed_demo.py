@@ -42,8 +42,8 @@ def test_seed_demo_builds_a_demo_each_role_can_use(settings, client, capsys):
     assert Campaign.objects.count() == 12
 
     expected_nav = {
-        "manager": ["Control tower", "Briefs", "New brief"],
-        "legal": ["Control tower", "Briefs"],
+        "manager": ["Control tower", "Approvals (3)", "Briefs", "New brief"],
+        "legal": ["Control tower", "Approvals (1)", "Briefs"],
         "admin": ["Control tower", "Briefs", "New brief", "Administration"],
     }
     for login in DEMO_LOGINS:

@@ -32,8 +32,8 @@ SCRUB = {
 }
 
 EXPECTED_NAV = {
-    "manager": ["Control tower", "Briefs", "New brief"],
-    "legal": ["Control tower", "Briefs"],
+    "manager": ["Control tower", "Approvals (3)", "Briefs", "New brief"],
+    "legal": ["Control tower", "Approvals (1)", "Briefs"],
     "admin": ["Control tower", "Briefs", "New brief", "Administration"],
 }
 

@@ -1,0 +1,133 @@
+"""The approval queues: thin adapters over selectors (reads) and services (writes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from campaigns.domain.briefs import split_lines
+from campaigns.domain.errors import DomainError, NotPermitted
+
+from . import policies, selectors, services
+from .domain.policy import LOW_RISK_ACTIONS, ActionType
+from .models import ApprovalRequest
+
+#: Payload fields a reviewer may edit before approving, per action type.
+EDITABLE = {
+    ActionType.PUBLISH_CONTENT: ("headline", "body", "claims"),
+    ActionType.CHANGE_BUDGET: ("new_total", "reason"),
+    ActionType.LAUNCH_CAMPAIGN: ("reason",),
+    ActionType.PAUSE: ("reason",),
+}
+
+
+def _card(request: HttpRequest, approval: ApprovalRequest, *, error: str = "") -> dict[str, Any]:
+    action = ActionType(approval.action_type)
+    return {
+        "approval": approval,
+        "action": action,
+        "can_decide": approval.status == "pending" and policies.can_decide(request.user, approval),
+        "editable": [(f, _as_text(approval.payload.get(f, ""))) for f in EDITABLE.get(action, ())],
+        "low_risk": action in LOW_RISK_ACTIONS,
+        "error": error,
+    }
+
+
+def queue(request: HttpRequest) -> HttpResponse:
+    if not policies.roles_of(request.user):
+        raise PermissionDenied("You have no approval queue.")
+    decided = request.GET.get("show") == "decided"
+    cards = [_card(request, a) for a in selectors.queue_for_user(request.user, decided=decided)]
+    return render(
+        request,
+        "approvals/queue.html",
+        {
+            "cards": cards,
+            "show_decided": decided,
+            "bulk_possible": any(c["low_risk"] and c["can_decide"] for c in cards),
+        },
+    )
+
+
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    approval = get_object_or_404(_visible(request), pk=pk)
+    verdict = request.POST.get("verdict")
+    if verdict not in {"approve", "reject", "edit_approve"}:
+        return _card_response(request, approval, "Choose approve, reject or edit then approve.")
+    edited = None
+    if verdict == "edit_approve":
+        edited = dict(approval.payload)
+        for field in EDITABLE.get(ActionType(approval.action_type), ()):
+            if f"edit-{field}" in request.POST:
+                value = request.POST[f"edit-{field}"]
+                # A list (claims) is edited as one item per line.
+                is_list = isinstance(approval.payload.get(field), list)
+                edited[field] = split_lines(value) if is_list else value
+    try:
+        approval = services.approval_decide(
+            approval_id=approval.pk,
+            user=request.user,
+            approve=verdict != "reject",
+            note=request.POST.get("note", ""),
+            edited_payload=edited,
+        )
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except DomainError as exc:
+        approval.refresh_from_db()
+        return _card_response(request, approval, str(exc), status=409)
+    if not request.htmx:
+        messages.success(request, f"{approval.get_status_display()}: {approval.summary}")
+        return redirect("approvals:queue")
+    return _card_response(request, approval)
+
+
+@require_POST
+def bulk_approve(request: HttpRequest) -> HttpResponse:
+    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+    chosen = list(_visible(request).filter(pk__in=ids))
+    kinds = {a.action_type for a in chosen}
+    if not chosen:
+        messages.error(request, "Select the items to approve.")
+    elif len(kinds) > 1 or not {ActionType(k) for k in kinds} <= LOW_RISK_ACTIONS:
+        messages.error(request, "Only items of one low-risk kind can be approved together.")
+    else:
+        approved, problems = 0, []
+        for approval in chosen:
+            try:
+                services.approval_decide(approval_id=approval.pk, user=request.user, approve=True)
+                approved += 1
+            except DomainError as exc:
+                problems.append(f"{approval.summary}: {exc}")
+        messages.success(request, f"Approved {approved} of {len(chosen)}.")
+        for problem in problems:
+            messages.error(request, problem)
+    return redirect("approvals:queue")
+
+
+def _as_text(value: Any) -> str:
+    return "\n".join(value) if isinstance(value, list) else str(value)
+
+
+def _visible(request: HttpRequest):
+    # Items of brands the user cannot see do not exist for them (404).
+    return ApprovalRequest.objects.filter(
+        brand_id__in=policies.visible_brand_ids(request.user)
+    ).select_related("campaign", "brand", "decision", "decided_by")
+
+
+def _card_response(
+    request: HttpRequest, approval: ApprovalRequest, error: str = "", *, status: int = 200
+) -> HttpResponse:
+    if request.htmx:
+        template = "approvals/queue.html#approval-card"
+        return render(request, template, _card(request, approval, error=error), status=status)
+    if error:
+        messages.error(request, error)
+    return redirect("approvals:queue")
