@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from .models import AuditEvent
 
@@ -31,15 +31,47 @@ def queue_for_user(user: Any, *, decided: bool = False, limit: int = 100) -> Que
     return items.filter(status=ApprovalStatus.PENDING).order_by("created_at", "id")[:limit]
 
 
-def queue_count(user: Any) -> int:
+def approval_card(approval_id: int) -> dict[str, Any] | None:
+    """One queue card as every member of its queue sees it (for live pushes). Whether the
+    viewer may decide is checked again, per person, when they press a button."""
+    from .cards import card
+    from .models import ApprovalRequest
+
+    approval = (
+        ApprovalRequest.objects.select_related("campaign", "brand", "decision", "decided_by")
+        .filter(pk=approval_id)
+        .first()
+    )
+    return card(approval, can_decide=True) if approval else None
+
+
+def queue_counts_for_user(user: Any) -> dict[tuple[int, str], int]:
+    """Pending items per (brand, queue) the user works — the pieces of the nav count that
+    live updates replace one at a time."""
     from . import policies
     from .models import ApprovalRequest, ApprovalStatus
 
     roles = [role.value for role in policies.roles_of(user)]
-    if not roles:
-        return 0
+    brand_ids = policies.visible_brand_ids(user)
+    counts = dict.fromkeys(((b, r) for b in brand_ids for r in roles), 0)
+    if not counts:
+        return counts
+    rows = (
+        ApprovalRequest.objects.filter(
+            status=ApprovalStatus.PENDING, queue_role__in=roles, brand_id__in=brand_ids
+        )
+        .order_by()
+        .values_list("brand_id", "queue_role")
+        .annotate(n=Count("pk"))
+    )
+    for brand_id, role, n in rows:
+        counts[(brand_id, role)] = n
+    return counts
+
+
+def queue_group_count(brand_id: int, role: str) -> int:
+    from .models import ApprovalRequest, ApprovalStatus
+
     return ApprovalRequest.objects.filter(
-        status=ApprovalStatus.PENDING,
-        queue_role__in=roles,
-        brand_id__in=policies.visible_brand_ids(user),
+        status=ApprovalStatus.PENDING, brand_id=brand_id, queue_role=role
     ).count()

@@ -13,43 +13,27 @@ from django.views.decorators.http import require_POST
 from campaigns.domain.briefs import split_lines
 from campaigns.domain.errors import DomainError, NotPermitted
 
-from . import policies, selectors, services
+from . import cards, policies, selectors, services
 from .domain.policy import LOW_RISK_ACTIONS, ActionType
 from .models import ApprovalRequest
 
-#: Payload fields a reviewer may edit before approving, per action type.
-EDITABLE = {
-    ActionType.PUBLISH_CONTENT: ("headline", "body", "claims"),
-    ActionType.CHANGE_BUDGET: ("new_total", "reason"),
-    ActionType.LAUNCH_CAMPAIGN: ("reason",),
-    ActionType.PAUSE: ("reason",),
-}
-
 
 def _card(request: HttpRequest, approval: ApprovalRequest, *, error: str = "") -> dict[str, Any]:
-    action = ActionType(approval.action_type)
-    return {
-        "approval": approval,
-        "action": action,
-        "can_decide": approval.status == "pending" and policies.can_decide(request.user, approval),
-        "editable": [(f, _as_text(approval.payload.get(f, ""))) for f in EDITABLE.get(action, ())],
-        "low_risk": action in LOW_RISK_ACTIONS,
-        "error": error,
-    }
+    return cards.card(approval, can_decide=policies.can_decide(request.user, approval), error=error)
 
 
 def queue(request: HttpRequest) -> HttpResponse:
     if not policies.roles_of(request.user):
         raise PermissionDenied("You have no approval queue.")
     decided = request.GET.get("show") == "decided"
-    cards = [_card(request, a) for a in selectors.queue_for_user(request.user, decided=decided)]
+    shown = [_card(request, a) for a in selectors.queue_for_user(request.user, decided=decided)]
     return render(
         request,
         "approvals/queue.html",
         {
-            "cards": cards,
+            "cards": shown,
             "show_decided": decided,
-            "bulk_possible": any(c["low_risk"] and c["can_decide"] for c in cards),
+            "bulk_possible": any(c["low_risk"] and c["can_decide"] for c in shown),
         },
     )
 
@@ -63,7 +47,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     edited = None
     if verdict == "edit_approve":
         edited = dict(approval.payload)
-        for field in EDITABLE.get(ActionType(approval.action_type), ()):
+        for field in cards.EDITABLE.get(ActionType(approval.action_type), ()):
             if f"edit-{field}" in request.POST:
                 value = request.POST[f"edit-{field}"]
                 # A list (claims) is edited as one item per line.
@@ -109,10 +93,6 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         for problem in problems:
             messages.error(request, problem)
     return redirect("approvals:queue")
-
-
-def _as_text(value: Any) -> str:
-    return "\n".join(value) if isinstance(value, list) else str(value)
 
 
 def _visible(request: HttpRequest):

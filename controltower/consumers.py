@@ -1,5 +1,6 @@
-"""The tower's websocket: authorise on connect, join one group per visible brand (through
-the process's fan-out hub, see ``controltower.fanout``), and never write."""
+"""The live socket (every page opens one): authorise on connect, join one group per visible
+brand and one per (brand, queue) the user works, through the process's fan-out hub (see
+``controltower.fanout``), and never write."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from approvals import policies
 
 from .fanout import hub
-from .realtime import brand_group
+from .realtime import brand_group, queue_group
 
 # Close codes in the 4000 range (application-defined); htmx does not retry them.
 UNAUTHENTICATED = 4401
@@ -27,12 +28,14 @@ class TowerConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=UNAUTHENTICATED)
             return
-        brand_ids = await database_sync_to_async(policies.visible_brand_ids)(user)
+        brand_ids, roles = await database_sync_to_async(_scope)(user)
         if not brand_ids:
             await self.close(code=FORBIDDEN)
             return
         await self.accept()
-        self.tower_groups = [brand_group(pk) for pk in brand_ids]
+        self.tower_groups = [brand_group(pk) for pk in brand_ids] + [
+            queue_group(pk, role) for pk in brand_ids for role in roles
+        ]
         await hub().join(self.tower_groups, id(self), self.base_send)
 
     async def disconnect(self, code: int) -> None:
@@ -42,3 +45,7 @@ class TowerConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # Clients have nothing to say on this socket; answer clearly and change nothing.
         await self.send(text_data=IGNORED_MESSAGE)
+
+
+def _scope(user) -> tuple[list[int], list[str]]:
+    return policies.visible_brand_ids(user), [role.value for role in policies.roles_of(user)]

@@ -16,17 +16,30 @@ class NavItem:
     label: str
     url: str
     active: bool
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    group: str  # the element id suffix live updates replace
+    n: int
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "nav_roles": []}
+        return {"nav_items": [], "nav_roles": [], "queue_counts": []}
     entries = [("Control tower", reverse("tower"))]
+    queue_counts = []
     if policies.is_manager(user) or policies.is_legal_reviewer(user):
-        from approvals.selectors import queue_count
+        from approvals.selectors import queue_counts_for_user
+        from controltower.realtime import queue_group
 
-        waiting = queue_count(user)
+        queue_counts = [
+            QueueCount(queue_group(brand_id, role).replace(".", "-"), n)
+            for (brand_id, role), n in queue_counts_for_user(user).items()
+        ]
+        waiting = sum(c.n for c in queue_counts)
         entries.append(
             (f"Approvals ({waiting})" if waiting else "Approvals", reverse("approvals:queue"))
         )
@@ -43,6 +56,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         default="",
     )
     return {
-        "nav_items": [NavItem(label, url, url == best) for label, url in entries],
+        "nav_items": [
+            NavItem(label, url, url == best, "approvals" if label.startswith("Approvals") else "")
+            for label, url in entries
+        ],
         "nav_roles": sorted(role.value for role in policies.roles_of(user)),
+        "queue_counts": queue_counts,
     }

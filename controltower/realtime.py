@@ -110,3 +110,45 @@ def _loop() -> asyncio.AbstractEventLoop:
             threading.Thread(target=loop.run_forever, name="tower-publisher", daemon=True).start()
             _publisher_loop = loop
         return _publisher_loop
+
+
+def queue_group(brand_id: int, role: str) -> str:
+    """The group of every socket whose user works ``role``'s queue for ``brand_id``."""
+    return f"queue.brand.{brand_id}.{role.lower().replace(' ', '_')}"
+
+
+def approval_changed_on_commit(approval_id: int, *, created: bool = False) -> None:
+    """Announce a new or changed approval request to its queue, after commit. Not
+    coalesced: each is a person's work item, and they arrive one at a time."""
+    transaction.on_commit(partial(_approval_committed, approval_id, created))
+
+
+def _approval_committed(approval_id: int, created: bool) -> None:
+    try:
+        push_approval(approval_id, created=created)
+    except (redis.RedisError, OSError):
+        logger.exception("Could not announce approval request %s", approval_id)
+
+
+def push_approval(approval_id: int, *, created: bool = False) -> None:
+    """Render the card and its queue's count once; send them to the queue's group."""
+    from approvals.selectors import approval_card, queue_group_count
+
+    card = approval_card(approval_id)
+    if card is None:
+        return
+    approval = card["approval"]
+    group = queue_group(approval.brand_id, approval.queue_role)
+    html = render_to_string(
+        "approvals/queue.html#queue-update",
+        {
+            **card,
+            "created": created,
+            "group_id": group.replace(".", "-"),
+            "group_count": queue_group_count(approval.brand_id, approval.queue_role),
+        },
+    )
+    publish(
+        group,
+        {"type": "queue.update", "approval_id": approval_id, "html": html},
+    )

@@ -1,7 +1,6 @@
 // The tower's live connection: status, resync after a reconnect, summary totals.
 (function () {
   "use strict";
-  var everOpened = false;
 
   function setStatus(state, text) {
     var status = document.getElementById("live-status");
@@ -23,11 +22,9 @@
     });
   }
 
+  // (live.js resyncs the page after a reconnect; here only the indicator.)
   document.addEventListener("htmx:wsOpen", function () {
     setStatus("live", "Live");
-    // After a drop, anything may have changed: fetch the current state once.
-    if (everOpened) htmx.trigger("#tower-content", "tower:resync");
-    everOpened = true;
   });
   document.addEventListener("htmx:wsClose", function (event) {
     var code = event.detail && event.detail.event ? event.detail.event.code : 0;

@@ -1,0 +1,33 @@
+"""The queue card's view-model, shared by the queue page and the live pushes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .domain.policy import LOW_RISK_ACTIONS, ActionType
+from .models import ApprovalRequest
+
+#: Payload fields a reviewer may edit before approving, per action type.
+EDITABLE: dict[ActionType, tuple[str, ...]] = {
+    ActionType.PUBLISH_CONTENT: ("headline", "body", "claims"),
+    ActionType.CHANGE_BUDGET: ("new_total", "reason"),
+    ActionType.LAUNCH_CAMPAIGN: ("reason",),
+    ActionType.PAUSE: ("reason",),
+}
+
+
+def as_text(value: Any) -> str:
+    """A payload value as an editable string (a list is one item per line)."""
+    return "\n".join(value) if isinstance(value, list) else str(value)
+
+
+def card(approval: ApprovalRequest, *, can_decide: bool, error: str = "") -> dict[str, Any]:
+    action = ActionType(approval.action_type)
+    return {
+        "approval": approval,
+        "action": action,
+        "can_decide": can_decide and approval.status == "pending",
+        "editable": [(f, as_text(approval.payload.get(f, ""))) for f in EDITABLE.get(action, ())],
+        "low_risk": action in LOW_RISK_ACTIONS,
+        "error": error,
+    }
