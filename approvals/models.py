@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from .domain.audit import GENESIS_HASH
+from .domain.timers import TimerRule, TimerState, escalation_tier, timer_rule, timer_state
 
 
 class AppendOnlyError(Exception):
@@ -201,7 +204,9 @@ class ApprovalRequest(models.Model):
     status = models.CharField(
         max_length=20, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # TRICKY: a default, not auto_now_add: the SLA clock starts at created_at, and due_at
+    # is computed from it in save(), before auto_now_add would have set it.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     decided_at = models.DateTimeField(null=True, blank=True)
     # Recommendations are adopted by the person; approvals let the agent go ahead.
     is_recommendation = models.BooleanField(default=False)
@@ -226,12 +231,20 @@ class ApprovalRequest(models.Model):
     )
     decision_note = models.TextField(blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
+    # The SLA clock (``approvals.domain.timers``): the answer is due by ``due_at``; the
+    # response time is ``due_at - created_at``, fixed when the request was raised.
+    due_at = models.DateTimeField()
+    # Set once, when the overdue item was escalated to the tier above its queue.
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalated_to = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["created_at"]
         indexes = [
             models.Index(fields=["campaign", "status"]),
             models.Index(fields=["brand", "status"], name="approval_brand_status"),
+            # The timer sweep: pending items whose answer is due.
+            models.Index(fields=["status", "due_at"], name="approval_status_due"),
         ]
         constraints = [
             # Executed only once, and only once approved.
@@ -239,7 +252,41 @@ class ApprovalRequest(models.Model):
                 condition=models.Q(executed_at__isnull=True) | models.Q(status="approved"),
                 name="approval_executed_only_when_approved",
             ),
+            # Escalated means escalated to someone, and recorded when.
+            models.CheckConstraint(
+                condition=models.Q(escalated_at__isnull=True, escalated_to="")
+                | (models.Q(escalated_at__isnull=False) & ~models.Q(escalated_to="")),
+                name="approval_escalated_when_and_to_whom",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.action_type} for {self.campaign_id} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every request has a clock, however it was made (gate, submit, admin, tests).
+        if self.due_at is None:
+            self.due_at = self.created_at + self.timer_rule().sla
+        super().save(*args, **kwargs)
+
+    def timer_rule(self) -> TimerRule:
+        return timer_rule(
+            self.action_type, self.queue_role, is_recommendation=self.is_recommendation
+        )
+
+    def timer_state(self, now: datetime | None = None) -> TimerState:
+        """Where this request's SLA clock stands at ``now`` (default: this moment)."""
+        return timer_state(
+            self.created_at,
+            now or timezone.now(),
+            self.due_at - self.created_at,
+            escalated=self.escalated_at is not None,
+            can_escalate=escalation_tier(self.queue_role) is not None,
+        )
+
+    @property
+    def timer(self) -> TimerState | None:
+        """The clock for the queue card, or None once decided (nothing is running)."""
+        if self.status != ApprovalStatus.PENDING:
+            return None
+        return self.timer_state()

@@ -117,3 +117,37 @@ def asgi_server(log: Path, port: int | None = None) -> Iterator[str]:
             yield f"http://127.0.0.1:{port}"
         finally:
             _stop(process)
+
+
+@contextmanager
+def celery_beat(log: Path, schedule_seconds: float) -> Iterator[subprocess.Popen]:
+    """A real Celery beat process sending the project's periodic tasks, with the approval
+    timer sweep every ``schedule_seconds``. Its schedule file lives beside the log (a
+    temporary directory), never in the project's ``var/``."""
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "controltower",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(log.parent / "celerybeat-schedule"),
+                # Wake at least this often, so a short test interval is kept.
+                "--max-interval",
+                str(max(1, int(schedule_seconds))),
+            ],
+            cwd=ROOT,
+            env=process_env(CONTROLTOWER_APPROVAL_SWEEP_SECONDS=str(schedule_seconds)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_line(log, "beat: Starting...", process, timeout=60)
+            yield process
+        finally:
+            _stop(process)

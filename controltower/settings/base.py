@@ -161,7 +161,16 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+# How often the approval queues' SLA timers are swept (escalations, safe defaults).
+CONTROLTOWER_APPROVAL_SWEEP_SECONDS = env.float("CONTROLTOWER_APPROVAL_SWEEP_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE: dict = {
+    "approvals.sweep-timers": {
+        "task": "approvals.sweep_timers",
+        "schedule": CONTROLTOWER_APPROVAL_SWEEP_SECONDS,
+        # A tick still queued after one interval is dropped: the next does the same work.
+        "options": {"expires": CONTROLTOWER_APPROVAL_SWEEP_SECONDS},
+    },
+}
 
 # --- Auth, roles, object permissions -------------------------------------------
 AUTHENTICATION_BACKENDS = [
