@@ -36,7 +36,9 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,  # the label keeps who it was; the hash covers the label
+        # TRICKY: not SET_NULL — the hash covers actor_user_id and the trigger refuses
+        # UPDATE, so a person who has acted is deactivated, never deleted.
+        on_delete=models.PROTECT,
         related_name="+",
     )
     actor_agent = models.CharField(max_length=80, blank=True)

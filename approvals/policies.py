@@ -128,14 +128,16 @@ def approval_refusal(user: Any, approval: Any) -> str | None:
 
     Separation of duties: only people decide (agents have no user account, so they
     cannot reach this); nobody decides a request they raised; a role decides only in its
-    own queue, and only for brands it is assigned to.
+    own queue (or one escalated to it), and only for brands it is assigned to.
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return "Log in to decide approval requests."
     if approval.requested_by_user_id is not None and approval.requested_by_user_id == user.pk:
         return "You cannot decide a request you raised; another person must."
     queue = approval.queue_role
-    if queue not in {role.value for role in roles_of(user)}:
+    held = {role.value for role in roles_of(user)}
+    # An overdue item escalated to the next tier may be decided there too.
+    if queue not in held and (getattr(approval, "escalated_to", "") or "") not in held:
         return f"This item is in the {queue} queue, and you are not a {queue}."
     if approval.brand_id not in visible_brand_ids(user):
         return "You are not assigned to this brand."

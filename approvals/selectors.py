@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from .models import AuditEvent
 
@@ -24,7 +24,8 @@ def queue_for_user(user: Any, *, decided: bool = False, limit: int = 100) -> Que
 
     roles = [role.value for role in policies.roles_of(user)]
     items = ApprovalRequest.objects.filter(
-        queue_role__in=roles, brand_id__in=policies.visible_brand_ids(user)
+        Q(queue_role__in=roles) | Q(escalated_to__in=roles),
+        brand_id__in=policies.visible_brand_ids(user),
     ).select_related("campaign", "brand", "decision", "decided_by")
     if decided:
         return items.exclude(status=ApprovalStatus.PENDING).order_by("-decided_at")[:limit]
@@ -56,16 +57,17 @@ def queue_counts_for_user(user: Any) -> dict[tuple[int, str], int]:
     counts = dict.fromkeys(((b, r) for b in brand_ids for r in roles), 0)
     if not counts:
         return counts
-    rows = (
-        ApprovalRequest.objects.filter(
-            status=ApprovalStatus.PENDING, queue_role__in=roles, brand_id__in=brand_ids
+    pending = ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, brand_id__in=brand_ids)
+    # An item counts in its own queue and, once escalated, in the tier it went to.
+    for field in ("queue_role", "escalated_to"):
+        rows = (
+            pending.filter(**{f"{field}__in": roles})
+            .order_by()
+            .values_list("brand_id", field)
+            .annotate(n=Count("pk"))
         )
-        .order_by()
-        .values_list("brand_id", "queue_role")
-        .annotate(n=Count("pk"))
-    )
-    for brand_id, role, n in rows:
-        counts[(brand_id, role)] = n
+        for brand_id, role, n in rows:
+            counts[(brand_id, role)] += n
     return counts
 
 
@@ -73,5 +75,5 @@ def queue_group_count(brand_id: int, role: str) -> int:
     from .models import ApprovalRequest, ApprovalStatus
 
     return ApprovalRequest.objects.filter(
-        status=ApprovalStatus.PENDING, brand_id=brand_id, queue_role=role
+        Q(queue_role=role) | Q(escalated_to=role), status=ApprovalStatus.PENDING, brand_id=brand_id
     ).count()

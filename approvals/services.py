@@ -167,7 +167,7 @@ def approval_request_submit(
                 "due_at": request.due_at.isoformat(),
             },
         )
-        _announce(campaign.pk)
+        _announce(campaign.pk, request.pk, created=True)
     return request
 
 
@@ -321,7 +321,7 @@ def action_propose(
                 "due_at": approval.due_at.isoformat(),
             },
         )
-        _announce(campaign.pk)
+        _announce(campaign.pk, approval.pk, created=True)
     return GateResult(decision=record, approval=approval)
 
 
@@ -397,7 +397,7 @@ def approval_decide(
             campaign_id=approval.campaign_id,
             data={**data, "executed_content_hash": approval.content_hash if approve else None},
         )
-        _announce(approval.campaign_id)
+        _announce(approval.campaign_id, approval.pk)
     return approval
 
 
@@ -530,7 +530,7 @@ def _approval_escalate(approval: ApprovalRequest, *, rule: TimerRule, now: datet
             "due_at": approval.due_at.isoformat(),
         },
     )
-    _announce(approval.campaign_id)
+    _announce(approval.campaign_id, approval.pk, escalated=True)
 
 
 def _approval_expire(
@@ -556,7 +556,7 @@ def _approval_expire(
             "content_hash": approval.content_hash,
         },
     )
-    _announce(approval.campaign_id)
+    _announce(approval.campaign_id, approval.pk)
 
 
 def _approval_default_approve(
@@ -616,7 +616,7 @@ def _approval_default_approve(
             "executed_content_hash": approval.content_hash,
         },
     )
-    _announce(approval.campaign_id)
+    _announce(approval.campaign_id, approval.pk)
     return "default_approved"
 
 
@@ -648,7 +648,16 @@ def _execute_approved(
     approval.payload, approval.content_hash = payload, content_hash(payload)
 
 
-def _announce(campaign_id: int) -> None:
-    from controltower.realtime import campaign_changed_on_commit
+def _announce(
+    campaign_id: int,
+    approval_id: int | None = None,
+    *,
+    created: bool = False,
+    escalated: bool = False,
+) -> None:
+    """After commit: the campaign's tower row, and the approval's queue card if given."""
+    from controltower.realtime import approval_changed_on_commit, campaign_changed_on_commit
 
     campaign_changed_on_commit(campaign_id)
+    if approval_id is not None:
+        approval_changed_on_commit(approval_id, created=created, escalated=escalated)

@@ -31,7 +31,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {"nav_items": [], "nav_roles": [], "queue_counts": []}
     entries = [("Control tower", reverse("tower"))]
     queue_counts = []
-    if policies.is_manager(user) or policies.is_legal_reviewer(user):
+    if policies.is_manager(user) or policies.is_legal_reviewer(user) or policies.is_admin(user):
         from approvals.selectors import queue_counts_for_user
         from controltower.realtime import queue_group
 

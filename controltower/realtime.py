@@ -117,20 +117,22 @@ def queue_group(brand_id: int, role: str) -> str:
     return f"queue.brand.{brand_id}.{role.lower().replace(' ', '_')}"
 
 
-def approval_changed_on_commit(approval_id: int, *, created: bool = False) -> None:
-    """Announce a new or changed approval request to its queue, after commit. Not
-    coalesced: each is a person's work item, and they arrive one at a time."""
-    transaction.on_commit(partial(_approval_committed, approval_id, created))
+def approval_changed_on_commit(
+    approval_id: int, *, created: bool = False, escalated: bool = False
+) -> None:
+    """Announce a new, changed or escalated approval request to its queues, after
+    commit. Not coalesced: each is a person's work item, and they arrive one at a time."""
+    transaction.on_commit(partial(_approval_committed, approval_id, created, escalated))
 
 
-def _approval_committed(approval_id: int, created: bool) -> None:
+def _approval_committed(approval_id: int, created: bool, escalated: bool) -> None:
     try:
-        push_approval(approval_id, created=created)
+        push_approval(approval_id, created=created, escalated=escalated)
     except (redis.RedisError, OSError):
         logger.exception("Could not announce approval request %s", approval_id)
 
 
-def push_approval(approval_id: int, *, created: bool = False) -> None:
+def push_approval(approval_id: int, *, created: bool = False, escalated: bool = False) -> None:
     """Render the card and its queue's count once; send them to the queue's group."""
     from approvals.selectors import approval_card, queue_group_count
 
@@ -138,17 +140,17 @@ def push_approval(approval_id: int, *, created: bool = False) -> None:
     if card is None:
         return
     approval = card["approval"]
-    group = queue_group(approval.brand_id, approval.queue_role)
-    html = render_to_string(
-        "approvals/queue.html#queue-update",
-        {
-            **card,
-            "created": created,
-            "group_id": group.replace(".", "-"),
-            "group_count": queue_group_count(approval.brand_id, approval.queue_role),
-        },
-    )
-    publish(
-        group,
-        {"type": "queue.update", "approval_id": approval_id, "html": html},
-    )
+    # Its own queue, and the tier it was escalated to (if any), each get it once.
+    for role in filter(None, {approval.queue_role, approval.escalated_to}):
+        group = queue_group(approval.brand_id, role)
+        html = render_to_string(
+            "approvals/queue.html#queue-update",
+            {
+                **card,
+                # New to this group's pages: a new item, or one just escalated to this tier.
+                "created": created or (escalated and role == approval.escalated_to),
+                "group_id": group.replace(".", "-"),
+                "group_count": queue_group_count(approval.brand_id, role),
+            },
+        )
+        publish(group, {"type": "queue.update", "approval_id": approval_id, "html": html})

@@ -95,3 +95,20 @@ def test_audit_verify_reports_a_tampered_event(campaign_a, manager):
         cursor.execute("ALTER TABLE approvals_auditevent ENABLE TRIGGER USER")
     with pytest.raises(CommandError, match="broken at event #1: its content does not match"):
         call_command("audit_verify")
+
+
+@pytest.mark.django_db
+def test_a_person_who_has_acted_cannot_be_deleted_only_deactivated(brand_a, legal_a):
+    from django.db.models import ProtectedError
+
+    from approvals.domain.roles import Role
+    from approvals.services import brand_assign
+    from tests.factories import UserFactory
+
+    admin = UserFactory(role=Role.ADMIN)  # appears nowhere but as the audit's actor
+    brand_assign(brand=brand_a, assignee=legal_a, actor=Actor.for_user(admin))
+    with pytest.raises(ProtectedError), transaction.atomic():
+        admin.delete()
+    admin.is_active = False
+    admin.save()
+    call_command("audit_verify")
