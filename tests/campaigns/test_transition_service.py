@@ -151,3 +151,38 @@ def test_an_import_can_backdate_a_change_but_never_into_the_future(campaign_a):
             effective_at=timezone.now() + timedelta(minutes=5),
         )
     assert snapshot(campaign_a) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_budget_cap_holds_under_concurrent_spend(campaign_a):
+    """Four workers each try to spend 40 % of the budget at the same moment on their own
+    connections: exactly two succeed, and consumed never passes the total."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(4)
+    results: list[str] = []
+
+    def spend():
+        try:
+            barrier.wait(timeout=10)
+            campaign_record_spend(
+                campaign_id=campaign_a.pk, amount=Decimal("4000"), actor=Actor.for_agent("dist")
+            )
+            results.append("spent")
+        except DomainError as refused:
+            results.append(str(refused))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=spend) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert results.count("spent") == 2
+    assert all("would exceed the budget" in r for r in results if r != "spent")
+    campaign_a.refresh_from_db()
+    assert campaign_a.budget_consumed == Decimal("8000") <= campaign_a.budget_total
+    assert AuditEvent.objects.filter(action="campaign.spend_recorded").count() == 2
