@@ -154,6 +154,7 @@ def seed_campaigns(n: int) -> dict:
                     queue_role="Marketing Manager",
                     summary="Launch",
                     requested_by_agent="distribution",
+                    due_at=now + timedelta(hours=4),  # bulk_create skips save()'s SLA clock
                 )
                 for c in campaigns[::5]
             ],
