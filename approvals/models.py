@@ -132,6 +132,14 @@ class DelegationPolicy(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Why the change, and the second admin who let it take effect (two-person rule).
+    note = models.TextField(blank=True)
+    based_on_version = models.PositiveIntegerField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["brand", "-version"]
@@ -175,6 +183,9 @@ class PolicyDecisionRecord(models.Model):
     )
     policy_version = models.PositiveIntegerField()
     content_hash = models.CharField(max_length=64)
+    # What the gate knew (approvals.domain.impact.facts_to_json), so a proposed policy
+    # can be replayed against the last 30 days before it is adopted.
+    facts = models.JSONField(default=dict, blank=True)
     decided_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -77,3 +77,40 @@ def queue_group_count(brand_id: int, role: str) -> int:
     return ApprovalRequest.objects.filter(
         Q(queue_role=role) | Q(escalated_to=role), status=ApprovalStatus.PENDING, brand_id=brand_id
     ).count()
+
+
+def policy_in_force(brand_id: int) -> tuple[Any, Any]:
+    """The brand's active policy row (or None) and the policy it means (the default when
+    there is no row)."""
+    from dataclasses import replace
+
+    from .domain.policy import DEFAULT_POLICY, policy_from_json
+    from .models import DelegationPolicy, PolicyStatus
+
+    row = DelegationPolicy.objects.filter(
+        brand_id=brand_id, campaign__isnull=True, status=PolicyStatus.ACTIVE
+    ).first()
+    if row is None:
+        return None, replace(DEFAULT_POLICY, version=0)
+    return row, policy_from_json(row.version, row.rules)
+
+
+def policy_impact(brand_id: int, proposed: Any, *, days: int = 30) -> Any:
+    """What ``proposed`` would have decided for the brand's agent actions of the last
+    ``days`` days, against the policy in force."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .domain.impact import facts_from_json, simulate
+    from .models import PolicyDecisionRecord
+
+    _, current = policy_in_force(brand_id)
+    since = timezone.now() - timedelta(days=days)
+    facts = (
+        PolicyDecisionRecord.objects.filter(brand_id=brand_id, decided_at__gte=since)
+        .exclude(facts={})
+        .values_list("facts", flat=True)
+        .iterator(chunk_size=2000)
+    )
+    return simulate((facts_from_json(f) for f in facts), current=current, proposed=proposed)

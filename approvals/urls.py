@@ -8,4 +8,7 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("<int:pk>/decide/", views.decide, name="decide"),
     path("bulk-approve/", views.bulk_approve, name="bulk_approve"),
+    path("policies/", views.policy_list, name="policies"),
+    path("policies/brand/<int:brand_id>/", views.policy_edit, name="policy_edit"),
+    path("policies/<int:pk>/", views.policy_proposal, name="policy_proposal"),
 ]

@@ -14,8 +14,9 @@ from campaigns.domain.briefs import split_lines
 from campaigns.domain.errors import DomainError, NotPermitted
 
 from . import cards, policies, selectors, services
-from .domain.policy import LOW_RISK_ACTIONS, ActionType
-from .models import ApprovalRequest
+from .domain.policy import LOW_RISK_ACTIONS, ActionType, policy_from_json
+from .forms import PolicyForm
+from .models import ApprovalRequest, DelegationPolicy, PolicyStatus
 
 
 def _card(request: HttpRequest, approval: ApprovalRequest, *, error: str = "") -> dict[str, Any]:
@@ -111,3 +112,106 @@ def _card_response(
     if error:
         messages.error(request, error)
     return redirect("approvals:queue")
+
+
+# --- The delegation-policy editor (admins) -------------------------------------------
+
+
+def _require_admin(request: HttpRequest) -> None:
+    if not policies.is_admin(request.user):
+        raise PermissionDenied("Only admins change the delegation policy.")
+
+
+def policy_list(request: HttpRequest) -> HttpResponse:
+    _require_admin(request)
+    from campaigns.models import Brand
+
+    brands = []
+    for brand in Brand.objects.order_by("name"):
+        row, policy = selectors.policy_in_force(brand.pk)
+        brands.append({"brand": brand, "row": row, "version": policy.version})
+    proposals = DelegationPolicy.objects.filter(status=PolicyStatus.PROPOSED).select_related(
+        "brand", "created_by"
+    )
+    return render(request, "approvals/policies.html", {"brands": brands, "proposals": proposals})
+
+
+def policy_edit(request: HttpRequest, brand_id: int) -> HttpResponse:
+    _require_admin(request)
+    from campaigns.models import Brand
+
+    brand = get_object_or_404(Brand, pk=brand_id)
+    _, current = selectors.policy_in_force(brand.pk)
+    form = PolicyForm(request.POST or None, policy=current)
+    impact, status = None, 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            proposed = policy_from_json(current.version + 1, form.rules())
+            impact = selectors.policy_impact(brand.pk, proposed)
+            if request.POST.get("intent") == "propose":
+                try:
+                    proposal = services.policy_propose(
+                        admin=request.user,
+                        brand_id=brand.pk,
+                        rules=form.rules(),
+                        note=form.cleaned_data["note"],
+                    )
+                except DomainError as exc:
+                    form.add_error("note", str(exc))
+                else:
+                    messages.success(
+                        request,
+                        f"Version {proposal.version} proposed; a second admin must approve it.",
+                    )
+                    return redirect("approvals:policy_proposal", pk=proposal.pk)
+            else:
+                status = 200
+    template = "approvals/policy_edit.html"
+    if request.htmx and request.POST.get("intent") == "preview":
+        template += "#impact"
+    context = {"brand": brand, "form": form, "current": current, "impact": impact}
+    return render(request, template, context, status=status)
+
+
+def policy_proposal(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_admin(request)
+    proposal = get_object_or_404(
+        DelegationPolicy.objects.select_related("brand", "created_by", "decided_by"), pk=pk
+    )
+    _, current = selectors.policy_in_force(proposal.brand_id)
+    proposed = policy_from_json(proposal.version, proposal.rules)
+    error = ""
+    if request.method == "POST":
+        try:
+            services.policy_decide(
+                policy_id=proposal.pk,
+                admin=request.user,
+                approve=request.POST.get("verdict") == "approve",
+                note=request.POST.get("note", ""),
+            )
+        except DomainError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, "Decision recorded.")
+            return redirect("approvals:policy_proposal", pk=proposal.pk)
+    changes = [
+        (action, current.rule_for(action), proposed.rule_for(action))
+        for action in ActionType
+        if current.rule_for(action) != proposed.rule_for(action)
+    ]
+    return render(
+        request,
+        "approvals/policy_proposal.html",
+        {
+            "proposal": proposal,
+            "changes": changes,
+            "impact": selectors.policy_impact(proposal.brand_id, proposed)
+            if proposal.status == PolicyStatus.PROPOSED
+            else None,
+            "can_decide": proposal.status == PolicyStatus.PROPOSED
+            and proposal.created_by_id != request.user.pk,
+            "error": error,
+        },
+        status=409 if error else 200,
+    )

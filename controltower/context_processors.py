@@ -46,6 +46,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     entries.append(("Briefs", reverse("campaigns:brief_list")))
     if policies.can_write_briefs(user):
         entries.append(("New brief", reverse("campaigns:brief_create")))
+    if policies.is_admin(user):
+        entries.append(("Policies", reverse("approvals:policies")))
     if policies.can_use_admin_site(user):
         entries.append(("Administration", reverse("admin:index")))
     path = request.path

@@ -54,7 +54,11 @@ def test_admin_sees_every_brand(login, admin_user, campaign_a, campaign_b):
     [
         ("manager", ["Control tower", "Approvals", "Briefs", "New brief"], ["Administration"]),
         ("legal_a", ["Control tower", "Approvals", "Briefs"], ["New brief", "Administration"]),
-        ("admin_user", ["Control tower", "Approvals", "Briefs", "New brief", "Administration"], []),
+        (
+            "admin_user",
+            ["Control tower", "Approvals", "Briefs", "New brief", "Policies", "Administration"],
+            [],
+        ),
     ],
 )
 def test_navigation_shows_each_role_what_it_may_use(request, login, who, visible, hidden):

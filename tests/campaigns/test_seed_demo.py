@@ -44,7 +44,14 @@ def test_seed_demo_builds_a_demo_each_role_can_use(settings, client, capsys):
     expected_nav = {
         "manager": ["Control tower", "Approvals (3)", "Briefs", "New brief"],
         "legal": ["Control tower", "Approvals (1)", "Briefs"],
-        "admin": ["Control tower", "Approvals", "Briefs", "New brief", "Administration"],
+        "admin": [
+            "Control tower",
+            "Approvals",
+            "Briefs",
+            "New brief",
+            "Policies",
+            "Administration",
+        ],
     }
     for login in DEMO_LOGINS:
         assert _form_login(client, login)

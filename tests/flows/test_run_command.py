@@ -34,7 +34,7 @@ SCRUB = {
 EXPECTED_NAV = {
     "manager": ["Control tower", "Approvals (3)", "Briefs", "New brief"],
     "legal": ["Control tower", "Approvals (1)", "Briefs"],
-    "admin": ["Control tower", "Approvals", "Briefs", "New brief", "Administration"],
+    "admin": ["Control tower", "Approvals", "Briefs", "New brief", "Policies", "Administration"],
 }
 
 
