@@ -244,6 +244,12 @@ class ApprovalRequest(models.Model):
     )
     decision_note = models.TextField(blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
+    # A reviewer who opened the item for review holds it (others may not decide it)
+    # until they decide, release it, or the claim goes stale.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
     # The SLA clock (``approvals.domain.timers``): the answer is due by ``due_at``; the
     # response time is ``due_at - created_at``, fixed when the request was raised.
     due_at = models.DateTimeField()
@@ -303,3 +309,35 @@ class ApprovalRequest(models.Model):
         if self.status != ApprovalStatus.PENDING:
             return None
         return self.timer_state()
+
+
+class ReviewDelegation(models.Model):
+    """While ``reviewer`` is away, ``delegate`` may decide what ``reviewer`` could."""
+
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_given"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_received"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="delegation_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(reviewer=models.F("delegate")),
+                name="delegation_to_someone_else",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.reviewer} → {self.delegate} ({self.starts_at:%Y-%m-%d}–{self.ends_at:%Y-%m-%d})"
+        )
