@@ -338,6 +338,4 @@ class ReviewDelegation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.reviewer} → {self.delegate} ({self.starts_at:%Y-%m-%d}–{self.ends_at:%Y-%m-%d})"
-        )
+        return f"{self.reviewer} to {self.delegate} from {self.starts_at:%Y-%m-%d}"
