@@ -22,8 +22,17 @@ def as_text(value: Any) -> str:
 
 
 def card(approval: ApprovalRequest, *, can_decide: bool, error: str = "") -> dict[str, Any]:
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .domain.decisions import claim_is_active
+
     action = ActionType(approval.action_type)
+    held = claim_is_active(
+        approval.claimed_at, timezone.now(), minutes=settings.CONTROLTOWER_CLAIM_MINUTES
+    )
     return {
+        "claimed_by": approval.claimed_by if held and approval.status == "pending" else None,
         "approval": approval,
         "action": action,
         "can_decide": can_decide and approval.status == "pending",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Exists, OuterRef, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
@@ -128,12 +128,27 @@ def approval_refusal(user: Any, approval: Any) -> str | None:
 
     Separation of duties: only people decide (agents have no user account, so they
     cannot reach this); nobody decides a request they raised; a role decides only in its
-    own queue (or one escalated to it), and only for brands it is assigned to.
+    own queue (or one escalated to it), and only for brands it is assigned to. A reviewer
+    away may delegate: their delegate may then decide what they could (never a request
+    the delegate raised themselves).
     """
+    refusal = _own_refusal(user, approval)
+    if refusal is None or refusal == SELF_REQUEST:
+        return refusal
+    for reviewer in active_delegators(user):
+        if _own_refusal(reviewer, approval) is None:
+            return None
+    return refusal
+
+
+SELF_REQUEST = "You cannot decide a request you raised; another person must."
+
+
+def _own_refusal(user: Any, approval: Any) -> str | None:
     if user is None or not user.is_authenticated or not user.is_active:
         return "Log in to decide approval requests."
     if approval.requested_by_user_id is not None and approval.requested_by_user_id == user.pk:
-        return "You cannot decide a request you raised; another person must."
+        return SELF_REQUEST
     queue = approval.queue_role
     held = {role.value for role in roles_of(user)}
     # An overdue item escalated to the next tier may be decided there too.
@@ -142,6 +157,41 @@ def approval_refusal(user: Any, approval: Any) -> str | None:
     if approval.brand_id not in visible_brand_ids(user):
         return "You are not assigned to this brand."
     return None
+
+
+def active_delegators(user: Any) -> list[Any]:
+    """People who have delegated their reviews to ``user`` right now."""
+    from django.utils import timezone
+
+    from .models import ReviewDelegation
+
+    if user is None or not user.is_authenticated:
+        return []
+    cached = getattr(user, "_controltower_delegators", None)
+    if cached is None:
+        now = timezone.now()
+        cached = [
+            d.reviewer
+            for d in ReviewDelegation.objects.filter(
+                delegate=user, starts_at__lte=now, ends_at__gt=now, reviewer__is_active=True
+            ).select_related("reviewer")
+        ]
+        user._controltower_delegators = cached
+    return cached
+
+
+def queue_scope(user: Any) -> Q:
+    """The approval requests that belong in ``user``'s queue page: their own roles'
+    queues (and items escalated to those roles) for their brands, plus those of anyone who
+    delegated to them."""
+    scope = Q(pk__in=[])
+    for person in [user, *active_delegators(user)]:
+        roles = [role.value for role in roles_of(person)]
+        if roles:
+            scope |= (Q(queue_role__in=roles) | Q(escalated_to__in=roles)) & Q(
+                brand_id__in=visible_brand_ids(person)
+            )
+    return scope
 
 
 def can_decide(user: Any, approval: Any) -> bool:

@@ -22,11 +22,9 @@ def queue_for_user(user: Any, *, decided: bool = False, limit: int = 100) -> Que
     from . import policies
     from .models import ApprovalRequest, ApprovalStatus
 
-    roles = [role.value for role in policies.roles_of(user)]
-    items = ApprovalRequest.objects.filter(
-        Q(queue_role__in=roles) | Q(escalated_to__in=roles),
-        brand_id__in=policies.visible_brand_ids(user),
-    ).select_related("campaign", "brand", "decision", "decided_by")
+    items = ApprovalRequest.objects.filter(policies.queue_scope(user)).select_related(
+        "campaign", "brand", "decision", "decided_by", "claimed_by"
+    )
     if decided:
         return items.exclude(status=ApprovalStatus.PENDING).order_by("-decided_at")[:limit]
     return items.filter(status=ApprovalStatus.PENDING).order_by("created_at", "id")[:limit]

@@ -18,7 +18,7 @@ from django.utils import timezone
 from campaigns.domain.errors import DomainError, NotPermitted, ReasonRequired
 
 from .domain.audit import Actor, event_hash
-from .domain.decisions import content_hash, edit_effort
+from .domain.decisions import claim_is_active, content_hash, edit_effort
 from .domain.impact import facts_to_json
 from .domain.policy import (
     DEFAULT_POLICY,
@@ -47,6 +47,7 @@ from .models import (
     DelegationPolicy,
     PolicyDecisionRecord,
     PolicyStatus,
+    ReviewDelegation,
 )
 
 logger = logging.getLogger(__name__)
@@ -333,6 +334,7 @@ def approval_decide(
     approve: bool,
     note: str = "",
     edited_payload: dict[str, Any] | None = None,
+    request_changes: bool = False,
 ) -> ApprovalRequest:
     """Approve (optionally after editing) or reject one request — exactly once.
 
@@ -347,7 +349,7 @@ def approval_decide(
     with transaction.atomic():
         approval = (
             ApprovalRequest.objects.select_for_update(of=("self",))
-            .select_related("campaign", "decided_by")
+            .select_related("campaign", "decided_by", "claimed_by")
             .get(pk=approval_id)
         )
         if approval.status != ApprovalStatus.PENDING:
@@ -358,6 +360,12 @@ def approval_decide(
         refusal = policies.approval_refusal(user, approval)
         if refusal:
             raise NotPermitted(refusal)
+        now = timezone.now()
+        _refuse_if_claimed_by_another(approval, user, now)
+        if request_changes and approve:
+            raise DomainError("Either approve it or ask for changes, not both.")
+        if request_changes and not note.strip():
+            raise ReasonRequired("Say what should change: a comment is required.")
         if not approve and not note.strip():
             raise ReasonRequired("Say why you reject it: a reason is required.")
         if content_hash(approval.payload) != approval.content_hash:
@@ -365,7 +373,6 @@ def approval_decide(
                 "This request's content no longer matches what was proposed; it cannot be "
                 "approved. Ask the agent to propose it again."
             )
-        now = timezone.now()
         data: dict[str, Any] = {"content_hash": approval.content_hash, "note": note.strip()}
         if approve:
             executor = executor_for(ActionType(approval.action_type))
@@ -385,14 +392,23 @@ def approval_decide(
                 else Actor.for_agent(approval.requested_by_agent)
             )
             _execute_approved(approval, executor=executor, payload=payload, acting=acting, now=now)
+        elif request_changes:
+            # Back to the agent with the comment; a revised proposal is a new request.
+            approval.status = ApprovalStatus.CHANGES_REQUESTED
         else:
             approval.status = ApprovalStatus.REJECTED
         approval.decided_by, approval.decided_at = user, now
         approval.decision_note = note.strip()
         approval.save(update_fields=_DECISION_FIELDS)
+        if approve:
+            action = "approval.approved"
+        elif request_changes:
+            action = "approval.changes_requested"
+        else:
+            action = "approval.rejected"
         audit_record(
             actor=Actor.for_user(user),
-            action="approval.approved" if approve else "approval.rejected",
+            action=action,
             target=approval,
             brand_id=approval.brand_id,
             campaign_id=approval.campaign_id,
@@ -771,3 +787,118 @@ def _active_row(
     if lock:
         rows = rows.select_for_update()
     return rows.first()
+
+
+# --- Claiming, reassigning and delegating reviews ----------------------------------------
+
+
+def _refuse_if_claimed_by_another(approval: ApprovalRequest, user: Any, now: Any) -> None:
+    from django.conf import settings
+
+    minutes = settings.CONTROLTOWER_CLAIM_MINUTES
+    if approval.claimed_by_id not in (None, user.pk) and claim_is_active(
+        approval.claimed_at, now, minutes=minutes
+    ):
+        raise NotPermitted(
+            f"{approval.claimed_by.get_username()} is reviewing this item (since "
+            f"{timezone.localtime(approval.claimed_at):%H:%M}); ask them, or an admin, to "
+            "release or reassign it."
+        )
+
+
+def approval_claim(*, approval_id: int, user: Any) -> ApprovalRequest:
+    """Take an item for review: others cannot decide it while the claim is fresh."""
+    from . import policies
+
+    with transaction.atomic():
+        approval = (
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("claimed_by")
+            .get(pk=approval_id)
+        )
+        if approval.status != ApprovalStatus.PENDING:
+            raise AlreadyDecided("This request is no longer waiting for a decision.")
+        refusal = policies.approval_refusal(user, approval)
+        if refusal:
+            raise NotPermitted(refusal)
+        now = timezone.now()
+        _refuse_if_claimed_by_another(approval, user, now)
+        approval.claimed_by, approval.claimed_at = user, now
+        approval.save(update_fields=["claimed_by", "claimed_at"])
+        audit_record(
+            actor=Actor.for_user(user),
+            action="approval.claimed",
+            target=approval,
+            brand_id=approval.brand_id,
+            campaign_id=approval.campaign_id,
+        )
+        # TRICKY: not pushed live: a pushed card has no viewer, so it would hide the
+        # holder's own controls. Others asking to decide are told who holds it.
+    return approval
+
+
+def approval_reassign(*, approval_id: int, user: Any, to_user: Any | None) -> ApprovalRequest:
+    """Hand a claimed item to another reviewer who may decide it (or release it, with
+    ``to_user=None``). The holder or an admin may do this."""
+    from . import policies
+
+    with transaction.atomic():
+        approval = (
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("claimed_by")
+            .get(pk=approval_id)
+        )
+        if approval.status != ApprovalStatus.PENDING:
+            raise AlreadyDecided("This request is no longer waiting for a decision.")
+        if approval.claimed_by_id != user.pk and not policies.is_admin(user):
+            raise NotPermitted("Only the reviewer holding this item, or an admin, can hand it on.")
+        if to_user is not None:
+            refusal = policies.approval_refusal(to_user, approval)
+            if refusal:
+                raise NotPermitted(f"{to_user.get_username()} cannot take it: {refusal}")
+        before = approval.claimed_by.get_username() if approval.claimed_by else ""
+        approval.claimed_by = to_user
+        approval.claimed_at = timezone.now() if to_user else None
+        approval.save(update_fields=["claimed_by", "claimed_at"])
+        audit_record(
+            actor=Actor.for_user(user),
+            action="approval.reassigned" if to_user else "approval.released",
+            target=approval,
+            brand_id=approval.brand_id,
+            campaign_id=approval.campaign_id,
+            data={"from": before, "to": to_user.get_username() if to_user else ""},
+        )
+        # TRICKY: not pushed live: a pushed card has no viewer, so it would hide the
+        # holder's own controls. Others asking to decide are told who holds it.
+    return approval
+
+
+def review_delegate(
+    *, reviewer: Any, delegate: Any, starts_at: Any, ends_at: Any
+) -> ReviewDelegation:
+    """While ``reviewer`` is away, ``delegate`` may decide what they could."""
+    from datetime import timedelta
+
+    if delegate is None or not delegate.is_active:
+        raise DomainError("Choose an active colleague to delegate to.")
+    if delegate.pk == reviewer.pk:
+        raise DomainError("Delegate to someone else.")
+    if ends_at <= starts_at:
+        raise DomainError("The end must come after the start.")
+    if ends_at - starts_at > timedelta(days=60):
+        raise DomainError("Delegate for 60 days at most; set a new delegation after that.")
+    with transaction.atomic():
+        delegation = ReviewDelegation.objects.create(
+            reviewer=reviewer, delegate=delegate, starts_at=starts_at, ends_at=ends_at
+        )
+        audit_record(
+            actor=Actor.for_user(reviewer),
+            action="review.delegated",
+            target=delegation,
+            data={
+                "delegate": delegate.get_username(),
+                "starts_at": starts_at.isoformat(),
+                "ends_at": ends_at.isoformat(),
+            },
+        )
+    return delegation

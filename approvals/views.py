@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -43,8 +45,10 @@ def queue(request: HttpRequest) -> HttpResponse:
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     approval = get_object_or_404(_visible(request), pk=pk)
     verdict = request.POST.get("verdict")
-    if verdict not in {"approve", "reject", "edit_approve"}:
-        return _card_response(request, approval, "Choose approve, reject or edit then approve.")
+    if verdict not in {"approve", "reject", "edit_approve", "changes"}:
+        return _card_response(
+            request, approval, "Choose approve, reject, ask for changes or edit then approve."
+        )
     edited = None
     if verdict == "edit_approve":
         edited = dict(approval.payload)
@@ -58,9 +62,10 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         approval = services.approval_decide(
             approval_id=approval.pk,
             user=request.user,
-            approve=verdict != "reject",
+            approve=verdict in {"approve", "edit_approve"},
             note=request.POST.get("note", ""),
             edited_payload=edited,
+            request_changes=verdict == "changes",
         )
     except NotPermitted as exc:
         raise PermissionDenied(str(exc)) from exc
@@ -97,10 +102,96 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 
 
 def _visible(request: HttpRequest):
-    # Items of brands the user cannot see do not exist for them (404).
+    # Items of brands the user cannot see (nor a reviewer who delegated to them) do not
+    # exist for them (404).
+    user = request.user
     return ApprovalRequest.objects.filter(
-        brand_id__in=policies.visible_brand_ids(request.user)
-    ).select_related("campaign", "brand", "decision", "decided_by")
+        Q(brand_id__in=policies.visible_brand_ids(user)) | policies.queue_scope(user)
+    ).select_related("campaign", "brand", "decision", "decided_by", "claimed_by")
+
+
+@require_POST
+def claim(request: HttpRequest, pk: int) -> HttpResponse:
+    """Claim, release or hand on an item (``action`` = claim / release / reassign)."""
+    approval = get_object_or_404(_visible(request), pk=pk)
+    action = request.POST.get("action")
+    try:
+        if action == "claim":
+            approval = services.approval_claim(approval_id=approval.pk, user=request.user)
+        elif action == "release":
+            approval = services.approval_reassign(
+                approval_id=approval.pk, user=request.user, to_user=None
+            )
+        elif action == "reassign":
+            to_user = (
+                get_user_model()
+                .objects.filter(username=request.POST.get("to", ""), is_active=True)
+                .first()
+            )
+            if to_user is None:
+                raise DomainError("No active user by that name.")
+            approval = services.approval_reassign(
+                approval_id=approval.pk, user=request.user, to_user=to_user
+            )
+        else:
+            raise DomainError("Choose claim, release or reassign.")
+    except NotPermitted as exc:
+        return _card_response(request, approval, str(exc), status=403)
+    except DomainError as exc:
+        return _card_response(request, approval, str(exc), status=409)
+    approval.refresh_from_db()
+    return _card_response(request, approval)
+
+
+def away(request: HttpRequest) -> HttpResponse:
+    """A reviewer sets who decides for them while they are away."""
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    from .models import ReviewDelegation
+
+    if not policies.roles_of(request.user):
+        raise PermissionDenied("You have no approval queue.")
+    error, status = "", 200
+    if request.method == "POST":
+        delegate = (
+            get_user_model()
+            .objects.filter(username=request.POST.get("delegate", ""), is_active=True)
+            .first()
+        )
+        try:
+            start = datetime.fromisoformat(request.POST.get("starts", ""))
+            end = datetime.fromisoformat(request.POST.get("ends", ""))
+        except ValueError:
+            error, status = "Give the first and last day as dates.", 422
+        else:
+            try:
+                services.review_delegate(
+                    reviewer=request.user,
+                    delegate=delegate,
+                    starts_at=timezone.make_aware(datetime.combine(start.date(), time.min)),
+                    ends_at=timezone.make_aware(datetime.combine(end.date(), time.max)),
+                )
+            except DomainError as exc:
+                error, status = str(exc), 422
+            else:
+                messages.success(request, f"{delegate.get_username()} decides for you then.")
+                return redirect("approvals:away")
+    return render(
+        request,
+        "approvals/away.html",
+        {
+            "error": error,
+            "given": ReviewDelegation.objects.filter(reviewer=request.user).select_related(
+                "delegate"
+            )[:10],
+            "received": ReviewDelegation.objects.filter(delegate=request.user).select_related(
+                "reviewer"
+            )[:10],
+        },
+        status=status,
+    )
 
 
 def _card_response(

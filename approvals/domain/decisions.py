@@ -6,6 +6,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from .audit import canonical
@@ -25,3 +26,9 @@ def edit_effort(before: Mapping[str, Any], after: Mapping[str, Any]) -> int:
         if tag != "equal":
             changed += max(i2 - i1, j2 - j1)
     return changed
+
+
+def claim_is_active(claimed_at: datetime | None, now: datetime, *, minutes: int) -> bool:
+    """A claim holds the item for its reviewer until it goes stale: someone who opened
+    it and walked away must not block the queue forever."""
+    return claimed_at is not None and now - claimed_at < timedelta(minutes=minutes)

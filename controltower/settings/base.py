@@ -262,3 +262,5 @@ CONTROLTOWER_MAX_BRIEF_BUDGET = env.int("CONTROLTOWER_MAX_BRIEF_BUDGET", default
 CONTROLTOWER_TOWER_COALESCE_MS = env.int("CONTROLTOWER_TOWER_COALESCE_MS", default=250)
 # Rows per tower page: the tower renders about what fits on a screen, no more.
 CONTROLTOWER_TOWER_PAGE_SIZE = env.int("CONTROLTOWER_TOWER_PAGE_SIZE", default=25)
+# An item a reviewer claimed stays theirs this long without a decision, then frees up.
+CONTROLTOWER_CLAIM_MINUTES = env.int("CONTROLTOWER_CLAIM_MINUTES", default=30)

@@ -117,7 +117,7 @@ def test_bad_verdicts_and_bad_edits_get_a_clear_message(login, manager, campaign
     )
     client = login(manager)
     odd = client.post(decide_url(item), {"verdict": "maybe"}, HTTP_HX_REQUEST="true")
-    assert "Choose approve, reject or edit then approve." in odd.content.decode()
+    assert "Choose approve, reject, ask for changes or edit then approve." in odd.content.decode()
     bad = client.post(
         decide_url(item),
         {"verdict": "edit_approve", "edit-new_total": "a lot"},
