@@ -37,6 +37,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "cards": shown,
             "show_decided": decided,
             "bulk_possible": any(c["low_risk"] and c["can_decide"] for c in shown),
+            "is_admin": policies.is_admin(request.user),
         },
     )
 

@@ -264,3 +264,6 @@ CONTROLTOWER_TOWER_COALESCE_MS = env.int("CONTROLTOWER_TOWER_COALESCE_MS", defau
 CONTROLTOWER_TOWER_PAGE_SIZE = env.int("CONTROLTOWER_TOWER_PAGE_SIZE", default=25)
 # An item a reviewer claimed stays theirs this long without a decision, then frees up.
 CONTROLTOWER_CLAIM_MINUTES = env.int("CONTROLTOWER_CLAIM_MINUTES", default=30)
+# A decision made within this many seconds of the reviewer taking the item is flagged as
+# rubber-stamping on the admin's queue analytics.
+CONTROLTOWER_RUBBER_STAMP_SECONDS = env.float("CONTROLTOWER_RUBBER_STAMP_SECONDS", default=10)
