@@ -77,25 +77,27 @@ def queue_group_count(brand_id: int, role: str) -> int:
     ).count()
 
 
-def policy_in_force(brand_id: int) -> tuple[Any, Any]:
-    """The brand's active policy row (or None) and the policy it means (the default when
-    there is no row)."""
+def policy_in_force(brand_id: int, campaign_id: int | None = None) -> tuple[Any, Any]:
+    """The active policy row for a brand — or for one campaign, whose own override wins
+    over its brand's — and the policy it means (the default when there is no row)."""
     from dataclasses import replace
 
     from .domain.policy import DEFAULT_POLICY, policy_from_json
     from .models import DelegationPolicy, PolicyStatus
 
-    row = DelegationPolicy.objects.filter(
-        brand_id=brand_id, campaign__isnull=True, status=PolicyStatus.ACTIVE
-    ).first()
+    active = DelegationPolicy.objects.filter(brand_id=brand_id, status=PolicyStatus.ACTIVE)
+    row = active.filter(campaign_id=campaign_id).first() if campaign_id else None
+    row = row or active.filter(campaign__isnull=True).first()
     if row is None:
         return None, replace(DEFAULT_POLICY, version=0)
     return row, policy_from_json(row.version, row.rules)
 
 
-def policy_impact(brand_id: int, proposed: Any, *, days: int = 30) -> Any:
-    """What ``proposed`` would have decided for the brand's agent actions of the last
-    ``days`` days, against the policy in force."""
+def policy_impact(
+    brand_id: int, proposed: Any, *, days: int = 30, campaign_id: int | None = None
+) -> Any:
+    """What ``proposed`` would have decided for the brand's (or one campaign's) agent
+    actions of the last ``days`` days, against the policy in force there."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -103,12 +105,10 @@ def policy_impact(brand_id: int, proposed: Any, *, days: int = 30) -> Any:
     from .domain.impact import facts_from_json, simulate
     from .models import PolicyDecisionRecord
 
-    _, current = policy_in_force(brand_id)
+    _, current = policy_in_force(brand_id, campaign_id)
     since = timezone.now() - timedelta(days=days)
-    facts = (
-        PolicyDecisionRecord.objects.filter(brand_id=brand_id, decided_at__gte=since)
-        .exclude(facts={})
-        .values_list("facts", flat=True)
-        .iterator(chunk_size=2000)
-    )
+    decisions = PolicyDecisionRecord.objects.filter(brand_id=brand_id, decided_at__gte=since)
+    if campaign_id:
+        decisions = decisions.filter(campaign_id=campaign_id)
+    facts = decisions.exclude(facts={}).values_list("facts", flat=True).iterator(chunk_size=2000)
     return simulate((facts_from_json(f) for f in facts), current=current, proposed=proposed)

@@ -229,23 +229,36 @@ def policy_list(request: HttpRequest) -> HttpResponse:
 
 
 def policy_edit(request: HttpRequest, brand_id: int) -> HttpResponse:
-    _require_admin(request)
     from campaigns.models import Brand
 
-    brand = get_object_or_404(Brand, pk=brand_id)
-    _, current = selectors.policy_in_force(brand.pk)
+    return _policy_edit(request, get_object_or_404(Brand, pk=brand_id), campaign=None)
+
+
+def campaign_policy_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """A campaign's own override of its brand's policy (e.g. a riskier launch)."""
+    from campaigns.models import Campaign
+
+    campaign = get_object_or_404(Campaign.objects.select_related("brand"), pk=campaign_id)
+    return _policy_edit(request, campaign.brand, campaign=campaign)
+
+
+def _policy_edit(request: HttpRequest, brand: Any, *, campaign: Any) -> HttpResponse:
+    _require_admin(request)
+    campaign_id = campaign.pk if campaign else None
+    row, current = selectors.policy_in_force(brand.pk, campaign_id)
     form = PolicyForm(request.POST or None, policy=current)
     impact, status = None, 200
     if request.method == "POST":
         status = 422
         if form.is_valid():
             proposed = policy_from_json(current.version + 1, form.rules())
-            impact = selectors.policy_impact(brand.pk, proposed)
+            impact = selectors.policy_impact(brand.pk, proposed, campaign_id=campaign_id)
             if request.POST.get("intent") == "propose":
                 try:
                     proposal = services.policy_propose(
                         admin=request.user,
                         brand_id=brand.pk,
+                        campaign_id=campaign_id,
                         rules=form.rules(),
                         note=form.cleaned_data["note"],
                     )
@@ -262,7 +275,14 @@ def policy_edit(request: HttpRequest, brand_id: int) -> HttpResponse:
     template = "approvals/policy_edit.html"
     if request.htmx and request.POST.get("intent") == "preview":
         template += "#impact"
-    context = {"brand": brand, "form": form, "current": current, "impact": impact}
+    context = {
+        "brand": brand,
+        "campaign": campaign,
+        "form": form,
+        "current": current,
+        "inherited": campaign is not None and (row is None or row.campaign_id is None),
+        "impact": impact,
+    }
     return render(request, template, context, status=status)
 
 
@@ -271,7 +291,7 @@ def policy_proposal(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = get_object_or_404(
         DelegationPolicy.objects.select_related("brand", "created_by", "decided_by"), pk=pk
     )
-    _, current = selectors.policy_in_force(proposal.brand_id)
+    _, current = selectors.policy_in_force(proposal.brand_id, proposal.campaign_id)
     proposed = policy_from_json(proposal.version, proposal.rules)
     error = ""
     if request.method == "POST":
@@ -298,7 +318,9 @@ def policy_proposal(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "proposal": proposal,
             "changes": changes,
-            "impact": selectors.policy_impact(proposal.brand_id, proposed)
+            "impact": selectors.policy_impact(
+                proposal.brand_id, proposed, campaign_id=proposal.campaign_id
+            )
             if proposal.status == PolicyStatus.PROPOSED
             else None,
             "can_decide": proposal.status == PolicyStatus.PROPOSED

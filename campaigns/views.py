@@ -27,6 +27,7 @@ def _detail_context(request: HttpRequest, campaign, *, error: str = "") -> dict:
         "brief": campaign.brief,
         "history": selectors.campaign_phase_history(campaign).select_related("actor_user"),
         "can_change_phase": policies.can_change_phase(request.user, campaign),
+        "is_admin": policies.is_admin(request.user),
         "targets": [(t, needs_reason(current, t)) for t in targets],
         "transition_error": error,
     }

@@ -137,3 +137,26 @@ def test_managers_cannot_reach_the_editor(login, manager, brand_a):
     assert client.get(reverse("approvals:policy_edit", args=[brand_a.pk])).status_code == 403
     with pytest.raises(NotPermitted):
         policy_propose(admin=manager, brand_id=brand_a.pk, rules={}, note="x")
+
+
+def test_a_campaign_override_applies_to_that_campaign_only(
+    login, admin_user, second_admin, campaign_a, manager
+):
+    from tests.factories import CampaignFactory
+
+    sibling = CampaignFactory(brief__brand=campaign_a.brand, brief__created_by=manager)
+    page = login(admin_user).get(reverse("approvals:campaign_policy_edit", args=[campaign_a.pk]))
+    assert "follows its brand's policy" in page.content.decode()
+    login(admin_user).post(
+        reverse("approvals:campaign_policy_edit", args=[campaign_a.pk]),
+        form_data(intent="propose", **{"pause-mode": Mode.FORBIDDEN.value}),
+    )
+    proposal = DelegationPolicy.objects.get()
+    assert proposal.campaign_id == campaign_a.pk
+    policy_decide(policy_id=proposal.pk, admin=second_admin, approve=True)
+    assert pause(campaign_a).refused
+    assert pause(sibling).executed  # the brand's (default) policy still governs the rest
+    detail = login(admin_user).get(reverse("campaigns:detail", args=[campaign_a.pk]))
+    assert (
+        reverse("approvals:campaign_policy_edit", args=[campaign_a.pk]) in detail.content.decode()
+    )
