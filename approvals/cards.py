@@ -21,17 +21,25 @@ def as_text(value: Any) -> str:
     return "\n".join(value) if isinstance(value, list) else str(value)
 
 
-def card(approval: ApprovalRequest, *, can_decide: bool, error: str = "") -> dict[str, Any]:
+def card(
+    approval: ApprovalRequest,
+    *,
+    can_decide: bool,
+    error: str = "",
+    previous: ApprovalRequest | None = None,
+) -> dict[str, Any]:
     from django.conf import settings
     from django.utils import timezone
 
-    from .domain.decisions import claim_is_active
+    from .domain.decisions import claim_is_active, payload_diff
 
     action = ActionType(approval.action_type)
     held = claim_is_active(
         approval.claimed_at, timezone.now(), minutes=settings.CONTROLTOWER_CLAIM_MINUTES
     )
     return {
+        "previous": previous,
+        "diff": payload_diff(previous.payload, approval.payload) if previous else [],
         "claimed_by": approval.claimed_by if held and approval.status == "pending" else None,
         "approval": approval,
         "action": action,

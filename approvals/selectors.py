@@ -41,7 +41,9 @@ def approval_card(approval_id: int) -> dict[str, Any] | None:
         .filter(pk=approval_id)
         .first()
     )
-    return card(approval, can_decide=True) if approval else None
+    if approval is None:
+        return None
+    return card(approval, can_decide=True, previous=previous_versions([approval]).get(approval.pk))
 
 
 def queue_counts_for_user(user: Any) -> dict[tuple[int, str], int]:
@@ -112,3 +114,33 @@ def policy_impact(
         decisions = decisions.filter(campaign_id=campaign_id)
     facts = decisions.exclude(facts={}).values_list("facts", flat=True).iterator(chunk_size=2000)
     return simulate((facts_from_json(f) for f in facts), current=current, proposed=proposed)
+
+
+def previous_versions(approvals: list[Any]) -> dict[int, Any]:
+    """For each request, the one proposed just before it for the same campaign and action
+    (the version a revision replaces), in one query for the whole page."""
+    from .models import ApprovalRequest
+
+    if not approvals:
+        return {}
+    earlier = (
+        ApprovalRequest.objects.filter(
+            campaign_id__in={a.campaign_id for a in approvals},
+            action_type__in={a.action_type for a in approvals},
+        )
+        .only("id", "campaign_id", "action_type", "created_at", "payload", "status")
+        .order_by("created_at", "id")
+    )
+    history: dict[tuple[int, str], list[Any]] = {}
+    for item in earlier:
+        history.setdefault((item.campaign_id, item.action_type), []).append(item)
+    found = {}
+    for approval in approvals:
+        before = [
+            item
+            for item in history.get((approval.campaign_id, approval.action_type), [])
+            if (item.created_at, item.pk) < (approval.created_at, approval.pk)
+        ]
+        if before:
+            found[approval.pk] = before[-1]
+    return found

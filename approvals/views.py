@@ -20,16 +20,29 @@ from .domain.policy import LOW_RISK_ACTIONS, ActionType, policy_from_json
 from .forms import PolicyForm
 from .models import ApprovalRequest, DelegationPolicy, PolicyStatus
 
+_LOOK_UP = object()  # "find the previous version yourself" (a page passes them in bulk)
 
-def _card(request: HttpRequest, approval: ApprovalRequest, *, error: str = "") -> dict[str, Any]:
-    return cards.card(approval, can_decide=policies.can_decide(request.user, approval), error=error)
+
+def _card(
+    request: HttpRequest, approval: ApprovalRequest, *, error: str = "", previous: Any = _LOOK_UP
+) -> dict[str, Any]:
+    if previous is _LOOK_UP:
+        previous = selectors.previous_versions([approval]).get(approval.pk)
+    return cards.card(
+        approval,
+        can_decide=policies.can_decide(request.user, approval),
+        error=error,
+        previous=previous,
+    )
 
 
 def queue(request: HttpRequest) -> HttpResponse:
     if not policies.roles_of(request.user):
         raise PermissionDenied("You have no approval queue.")
     decided = request.GET.get("show") == "decided"
-    shown = [_card(request, a) for a in selectors.queue_for_user(request.user, decided=decided)]
+    items = list(selectors.queue_for_user(request.user, decided=decided))
+    previous = selectors.previous_versions(items)
+    shown = [_card(request, a, previous=previous.get(a.pk)) for a in items]
     return render(
         request,
         "approvals/queue.html",

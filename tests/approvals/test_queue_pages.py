@@ -162,3 +162,17 @@ def test_the_navigation_counts_what_waits(login, manager, campaign_a):
     propose(campaign_a, "launch_campaign", {"reason": "Go"}, claims=[])
     labels = [i.label for i in login(manager).get(reverse("tower")).context["nav_items"]]
     assert "Approvals (1)" in labels
+
+
+def test_a_revision_shows_what_changed_since_the_previous_version(login, legal_a, campaign_a):
+    first = propose(campaign_a)
+    login(legal_a).post(
+        decide_url(first), {"verdict": "changes", "note": "Drop the clinical claim"}
+    )
+    revised = {**COPY, "headline": "Sleep better, measured nightly", "claims": ["Measured nightly"]}
+    second = propose(campaign_a, payload=revised, claims=revised["claims"])
+    page = login(legal_a).get(QUEUE).content.decode()
+    card = page[page.index(f'id="approval-{second.pk}"') :]
+    assert "Since the previous version" in card and "changes requested" in card
+    assert "<del>Clinically proven sleep</del>" in card
+    assert "<ins>Sleep better, measured nightly</ins>" in card
