@@ -289,7 +289,7 @@ def action_propose(
             },
         )
         if decision.outcome == Outcome.ALLOW:
-            executor.run(campaign, payload, actor)
+            executor.run(campaign, payload, actor, f"policy decision #{record.pk}")
             return GateResult(decision=record, executed=True)
         if decision.outcome == Outcome.REFUSE:
             return GateResult(decision=record)
@@ -660,7 +660,7 @@ def _execute_approved(
     person's approval and an approval by default both take. The caller holds the row
     lock and has checked the request is pending, so this runs once per request (the
     check constraint ``approval_executed_only_when_approved`` backs it)."""
-    executor.run(approval.campaign, payload, acting)
+    executor.run(approval.campaign, payload, acting, f"approval #{approval.pk}")
     approval.status, approval.executed_at = ApprovalStatus.APPROVED, now
     approval.payload, approval.content_hash = payload, content_hash(payload)
 

@@ -316,8 +316,9 @@ PROPOSALS = [
     ),
 ]
 
+# Who moved each demo campaign into a phase. Launches are the manager's: an agent may
+# only launch through the delegation-policy gate (campaign_transition_phase refuses).
 AGENT_FOR_PHASE = {
-    "execution": "planner",
     "monitoring": "distribution",
     "escalated": "performance",
     "completed": "reporting",

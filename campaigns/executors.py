@@ -30,7 +30,8 @@ class PayloadInvalid(DomainError):
 @dataclass(frozen=True)
 class Executor:
     validate: Callable[[Mapping[str, Any]], None]
-    run: Callable[[Campaign, Mapping[str, Any], Actor], None]
+    # (campaign, payload, actor, authorization: what allowed it, e.g. "approval #7")
+    run: Callable[[Campaign, Mapping[str, Any], Actor, str], None]
 
 
 def _reason(payload: Mapping[str, Any]) -> str:
@@ -55,19 +56,33 @@ def _validate_change_budget(payload: Mapping[str, Any]) -> None:
     _reason(payload)
 
 
-def _launch(campaign: Campaign, payload: Mapping[str, Any], actor: Actor) -> None:
+def _launch(
+    campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
+) -> None:
     campaign_transition_phase(
-        campaign_id=campaign.pk, to_phase="execution", actor=actor, reason=_reason(payload)
+        campaign_id=campaign.pk,
+        to_phase="execution",
+        actor=actor,
+        reason=_reason(payload),
+        authorization=authorization,
     )
 
 
-def _pause(campaign: Campaign, payload: Mapping[str, Any], actor: Actor) -> None:
+def _pause(
+    campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
+) -> None:
     campaign_transition_phase(
-        campaign_id=campaign.pk, to_phase="paused", actor=actor, reason=_reason(payload)
+        campaign_id=campaign.pk,
+        to_phase="paused",
+        actor=actor,
+        reason=_reason(payload),
+        authorization=authorization,
     )
 
 
-def _change_budget(campaign: Campaign, payload: Mapping[str, Any], actor: Actor) -> None:
+def _change_budget(
+    campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
+) -> None:
     campaign_change_budget(
         campaign_id=campaign.pk,
         new_total=_new_total(payload),
@@ -93,7 +108,9 @@ def _validate_content(payload: Mapping[str, Any]) -> None:
         raise PayloadInvalid("“claims” must be a list of strings.")
 
 
-def _approve_content(campaign: Campaign, payload: Mapping[str, Any], actor: Actor) -> None:
+def _approve_content(
+    campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
+) -> None:
     content_approve_for_publishing(
         campaign_id=campaign.pk,
         channel=payload["channel"],

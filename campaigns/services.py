@@ -23,6 +23,7 @@ from .domain.errors import DomainError, NotPermitted, TransitionNotAllowed
 from .domain.phases import (
     DEFAULT_NEXT_ACTION,
     Phase,
+    agent_needs_authorization,
     check_transition,
     resume_phase_after,
 )
@@ -122,8 +123,14 @@ def campaign_transition_phase(
     actor: Actor,
     reason: str = "",
     effective_at: datetime | None = None,
+    authorization: str = "",
 ) -> Campaign:
     """Move a campaign to ``to_phase`` if the phase table allows it; audited.
+
+    An agent launching, pausing, resuming or cancelling must say what authorised it
+    (``authorization``: the gate's recorded decision or a person's approval; see
+    ``approvals.services.action_propose``) — invariant 1: no agent action without a
+    recorded decision.
 
     ``effective_at`` backdates when the change took effect, for imports of campaigns run
     elsewhere (and the demo); it is recorded in the audit event, which is itself stamped
@@ -154,6 +161,17 @@ def campaign_transition_phase(
         current = Phase(campaign.phase)
         resume = Phase(campaign.resume_phase) if campaign.resume_phase else None
         check_transition(current, target, resume_phase=resume, reason=reason)
+        if (
+            actor.is_agent
+            and not actor.is_system
+            and not authorization
+            and agent_needs_authorization(current, target)
+        ):
+            raise NotPermitted(
+                f"An agent cannot move a campaign from {current.label.lower()} to "
+                f"{target.label.lower()} on its own: it must go through the delegation-"
+                "policy gate, which records the decision (and may ask a person)."
+            )
 
         new_resume = resume_phase_after(current, target, resume_phase=resume)
         campaign.phase = target
@@ -188,6 +206,7 @@ def campaign_transition_phase(
                 "to": target.value,
                 "reason": reason.strip(),
                 **({"effective_at": effective_at.isoformat()} if effective_at else {}),
+                **({"authorization": authorization} if authorization else {}),
             },
         )
         campaign_changed_on_commit(campaign.pk)

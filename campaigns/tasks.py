@@ -21,8 +21,10 @@ logger = logging.getLogger(__name__)
     time_limit=60,
 )
 def agent_transition_phase(campaign_id: int, to_phase: str, agent: str, reason: str = "") -> None:
-    """An agent moves a campaign. A refusal is logged, not retried: a duplicate delivery
-    finds the campaign already moved, and the phase table says so."""
+    """An agent moves a campaign on (routine progress, or escalating). Launching,
+    pausing, resuming and cancelling go through the delegation-policy gate instead, and
+    are refused here. A refusal is logged, not retried: a duplicate delivery finds the
+    campaign already moved, and the phase table says so."""
     try:
         campaign_transition_phase(
             campaign_id=campaign_id, to_phase=to_phase, actor=Actor.for_agent(agent), reason=reason

@@ -44,6 +44,11 @@ class Actor:
     def is_agent(self) -> bool:
         return bool(self.agent)
 
+    @property
+    def is_system(self) -> bool:
+        """A scheduled or command-line process of ours, not an AI agent."""
+        return self.agent.startswith("system:")
+
 
 def canonical(content: Mapping[str, Any]) -> bytes:
     """One byte string per content: sorted keys, no spaces, non-JSON values as strings."""

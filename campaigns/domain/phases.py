@@ -124,3 +124,15 @@ def resume_phase_after(
         # Pausing an escalated campaign keeps the phase the escalation interrupted.
         return current if current in LIVE_PHASES else resume_phase
     return None
+
+
+def agent_needs_authorization(current: Phase, target: Phase) -> bool:
+    """Moves an agent may make only with a recorded policy decision or a person's
+    approval: launching spends money, pausing and cancelling stop work people planned,
+    resuming reverses a person's hold. Routine progress (and escalating, which stops to
+    ask people) never waits for one."""
+    return (
+        (current == Phase.BRIEFING and target == Phase.EXECUTION)
+        or target in {Phase.PAUSED, Phase.CANCELLED}
+        or current in HOLDING_PHASES
+    )

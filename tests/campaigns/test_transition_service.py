@@ -35,12 +35,39 @@ def test_allowed_transition_changes_phase_and_writes_one_audit_event(campaign_a,
 
 
 def test_agent_transitions_are_attributed_to_the_agent(campaign_a):
+    # Escalating never waits for anyone: it is how an agent stops and asks people.
     campaign_transition_phase(
-        campaign_id=campaign_a.pk, to_phase="execution", actor=Actor.for_agent("planner")
+        campaign_id=campaign_a.pk,
+        to_phase="escalated",
+        actor=Actor.for_agent("planner"),
+        reason="CPA spike",
     )
     event = AuditEvent.objects.get()
     assert event.actor_agent == "planner" and event.actor_user is None
     assert event.actor_label == "agent:planner"
+
+
+@pytest.mark.parametrize("to_phase", ["execution", "paused", "cancelled"])
+def test_an_agent_cannot_launch_pause_or_cancel_on_its_own(campaign_a, to_phase):
+    before = snapshot(campaign_a)
+    with pytest.raises(NotPermitted, match="through the delegation-policy gate"):
+        campaign_transition_phase(
+            campaign_id=campaign_a.pk,
+            to_phase=to_phase,
+            actor=Actor.for_agent("planner"),
+            reason="because",
+        )
+    assert snapshot(campaign_a) == before
+
+
+def test_an_authorised_agent_move_records_what_authorised_it(campaign_a):
+    campaign_transition_phase(
+        campaign_id=campaign_a.pk,
+        to_phase="execution",
+        actor=Actor.for_agent("planner"),
+        authorization="approval #7",
+    )
+    assert AuditEvent.objects.get().data["authorization"] == "approval #7"
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ async def open_socket(user=None, origin=b"http://localhost"):
 
 async def move(campaign, to_phase, reason=""):
     await database_sync_to_async(campaign_transition_phase)(
-        campaign_id=campaign.pk, to_phase=to_phase, actor=Actor.for_agent("planner"), reason=reason
+        campaign_id=campaign.pk, to_phase=to_phase, actor=Actor.system("tests"), reason=reason
     )
 
 
@@ -101,7 +101,7 @@ async def test_a_change_rolled_back_broadcasts_nothing(manager, campaign_a):
     def change_then_fail():
         with transaction.atomic():
             campaign_transition_phase(
-                campaign_id=campaign_a.pk, to_phase="execution", actor=Actor.for_agent("planner")
+                campaign_id=campaign_a.pk, to_phase="execution", actor=Actor.system("tests")
             )
             raise RuntimeError("the rest of the work failed")
 

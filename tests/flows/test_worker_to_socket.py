@@ -25,13 +25,14 @@ def worker(tmp_path):
 async def test_a_change_committed_by_a_worker_reaches_the_socket(worker, manager, campaign_a):
     communicator, connected, _ = await open_socket(manager)
     assert connected
+    # Escalating is an agent move that needs no approval (the gate governs launches).
     await database_sync_to_async(agent_transition_phase.delay)(
-        campaign_a.pk, "execution", "planner"
+        campaign_a.pk, "escalated", "performance", "CPA spike"
     )
     html = await communicator.receive_from(timeout=15)
-    assert f'id="tower-row-{campaign_a.pk}"' in html and "Execution" in html
+    assert f'id="tower-row-{campaign_a.pk}"' in html and "Escalated" in html
     phase = await database_sync_to_async(lambda: Campaign.objects.get(pk=campaign_a.pk).phase)()
-    assert phase == "execution"
+    assert phase == "escalated"
     await communicator.disconnect()
 
 
@@ -48,7 +49,7 @@ async def test_a_burst_is_coalesced_and_ends_on_the_final_state(
 
     for phase in path:
         await database_sync_to_async(campaign_transition_phase)(
-            campaign_id=campaign_a.pk, to_phase=phase, actor=Actor.for_agent("performance")
+            campaign_id=campaign_a.pk, to_phase=phase, actor=Actor.system("tests")
         )
     messages = []
     # TRICKY: a receive that times out cancels the consumer; ask for silence first.
