@@ -234,6 +234,7 @@ def action_propose(
     then carry the action out, hold it for a person, or refuse it — in one transaction."""
     from campaigns.executors import executor_for
     from campaigns.models import Campaign
+    from campaigns.services import spent_today
 
     try:
         action_type = ActionType(action)
@@ -253,6 +254,8 @@ def action_propose(
             spend=spend,
             budget_total=campaign.budget_total,
             budget_consumed=campaign.budget_consumed,
+            daily_cap=campaign.daily_cap,
+            spent_today=spent_today(campaign),
             confidence=confidence,
             claims=frozenset(claims),
             approved_claims=approved_claims_for(campaign.brand_id),

@@ -53,6 +53,12 @@ class BriefForm(forms.Form):
         choices=list(CHANNELS.items()), required=False, widget=forms.CheckboxSelectMultiple
     )
     budget = forms.DecimalField(decimal_places=2, required=False)
+    daily_cap = forms.DecimalField(
+        label="Daily spend cap",
+        decimal_places=2,
+        required=False,
+        help_text="Optional. No one, agent or person, can spend more in a day.",
+    )
     deadline = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     success_metric = forms.CharField(
         required=False,
@@ -97,6 +103,7 @@ class BriefForm(forms.Form):
             prohibited_claims=data["prohibited_claims"],
             channels=data["channels"],
             budget=data["budget"],
+            daily_cap=data["daily_cap"],
             deadline=data["deadline"],
             success_metric=data["success_metric"],
             success_target=data["success_target"],

@@ -50,6 +50,8 @@ class Brief(models.Model):
     prohibited_claims = models.JSONField(default=list, blank=True)
     channels = models.JSONField(default=list)
     budget = models.DecimalField(max_digits=12, decimal_places=2)
+    # A hard cap on spend per day (nobody, person or agent, can cross it); optional.
+    daily_cap = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     deadline = models.DateField()
     success_metric = models.CharField(max_length=32, choices=list(SUCCESS_METRICS.items()))
     success_target = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
@@ -120,6 +122,7 @@ class Campaign(models.Model):
     next_action = models.CharField(max_length=240, blank=True)
     budget_total = models.DecimalField(max_digits=12, decimal_places=2)
     budget_consumed = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    daily_cap = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     escalation_state = models.CharField(
         max_length=16, choices=EscalationState.choices, default=EscalationState.NONE
     )
@@ -306,3 +309,20 @@ class ContentVariant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.headline} ({self.channel})"
+
+
+class DailySpend(models.Model):
+    """What a campaign spent on one day: the tally its daily cap is checked against."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="daily_spend")
+    day = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "day"], name="one_tally_per_day"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="daily_spend_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.day}: {self.amount}"

@@ -34,6 +34,7 @@ from .models import (
     Brief,
     Campaign,
     ContentVariant,
+    DailySpend,
     EscalationState,
     FlagState,
     SlaEvaluation,
@@ -104,6 +105,7 @@ def _campaign_create(*, brief: Brief, owner: Any, actor: Actor) -> Campaign:
         phase_changed_at=timezone.now(),
         next_action=DEFAULT_NEXT_ACTION[Phase.DRAFT],
         budget_total=brief.budget,
+        daily_cap=brief.daily_cap,
     )
     audit_record(
         actor=actor,
@@ -214,7 +216,9 @@ def campaign_transition_phase(
 
 
 def campaign_record_spend(*, campaign_id: int, amount: Decimal, actor: Actor) -> Campaign:
-    """Add spend to a campaign, refusing anything that would cross its budget."""
+    """Add spend to a campaign, refusing anything that would cross its budget or today's
+    cap (hard caps: for everyone, and under concurrent workers — the campaign row lock
+    serialises them, and database constraints back the budget)."""
     if amount <= 0:
         raise DomainError("Spend must be a positive amount.")
     try:
@@ -225,6 +229,14 @@ def campaign_record_spend(*, campaign_id: int, amount: Decimal, actor: Actor) ->
                     f"Spending {amount} would exceed the budget of {campaign.budget_total} "
                     f"({campaign.budget_consumed} already consumed)."
                 )
+            today, _ = DailySpend.objects.get_or_create(campaign=campaign, day=timezone.localdate())
+            if campaign.daily_cap is not None and today.amount + amount > campaign.daily_cap:
+                raise DomainError(
+                    f"Spending {amount} would exceed today's cap of {campaign.daily_cap} "
+                    f"({today.amount} already spent today)."
+                )
+            today.amount += amount
+            today.save(update_fields=["amount"])
             campaign.budget_consumed += amount
             campaign.save(update_fields=["budget_consumed", "updated_at"])
             audit_record(
@@ -233,12 +245,21 @@ def campaign_record_spend(*, campaign_id: int, amount: Decimal, actor: Actor) ->
                 target=campaign,
                 brand_id=campaign.brand_id,
                 campaign_id=campaign.pk,
-                data={"amount": str(amount), "consumed": str(campaign.budget_consumed)},
+                data={
+                    "amount": str(amount),
+                    "consumed": str(campaign.budget_consumed),
+                    "spent_today": str(today.amount),
+                },
             )
             campaign_changed_on_commit(campaign.pk)
     except IntegrityError as exc:  # the database constraint is the last line of defence
         raise DomainError("That spend would exceed the campaign budget.") from exc
     return campaign
+
+
+def spent_today(campaign: Campaign) -> Decimal:
+    tally = DailySpend.objects.filter(campaign=campaign, day=timezone.localdate()).first()
+    return tally.amount if tally else Decimal("0")
 
 
 def _user(user_id: int) -> Any:

@@ -50,6 +50,7 @@ class BriefSpec:
     assets: Sequence[str] = ()
     offer: str = ""
     success_target: Decimal | None = None
+    daily_cap: Decimal | None = None
     escalation_criteria: str = ""
     sla_draft_hours: int = 2
     sla_qa_pass_pct: int = 95
@@ -97,6 +98,12 @@ def validate_brief(draft: BriefSpec, *, today: date, max_budget: int) -> dict[st
             f"A budget of {draft.budget:,.2f} is implausibly large (the limit is "
             f"{max_budget:,}); check it for a typo.",
         )
+
+    if draft.daily_cap is not None:
+        if draft.daily_cap <= 0:
+            add("daily_cap", "A daily cap must be more than zero (or left empty).")
+        elif draft.budget is not None and draft.daily_cap > draft.budget:
+            add("daily_cap", "The daily cap cannot be more than the whole budget.")
 
     if draft.deadline is None:
         add("deadline", "Give the campaign a deadline.")

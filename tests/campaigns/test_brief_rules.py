@@ -95,3 +95,15 @@ def test_lines_are_trimmed_deduplicated_and_blank_free():
 def test_claim_comparison_ignores_case_spacing_and_final_punctuation():
     assert conflicting_claims(["Save 20 %!"], ["save 20 %"]) == ["Save 20 %!"]
     assert conflicting_claims(["Save 20 %"], ["Save 30 %"]) == []
+
+
+@pytest.mark.parametrize(
+    ("cap", "message"),
+    [
+        (Decimal("0"), "A daily cap must be more than zero (or left empty)."),
+        (Decimal("6000"), "The daily cap cannot be more than the whole budget."),
+    ],
+)
+def test_a_daily_cap_must_be_positive_and_within_the_budget(cap, message):
+    assert errors_of(spec(daily_cap=cap)) == {"daily_cap": [message]}
+    assert errors_of(spec(daily_cap=Decimal("250"))) == {}

@@ -169,13 +169,13 @@ def test_latest_audit_events_newest_first(login, manager, live_campaign):
     activity = response.context["activity"]
     assert len(activity) == 15
     assert [item.summary for item in activity[:2]] == [
-        "amount 17; consumed 463.00",
-        "amount 16; consumed 446.00",
+        "amount 17; consumed 463.00; spent today 153.00",
+        "amount 16; consumed 446.00; spent today 136.00",
     ]
     assert activity[0].actor_label == "agent:performance" and activity[0].is_agent
     page = response.content.decode()
     assert "<code>campaign.spend_recorded</code>" in page
-    assert "amount 17; consumed 463.00" in page
+    assert "amount 17; consumed 463.00; spent today 153.00" in page
     assert "amount 2; consumed" not in page  # the oldest two are beyond the latest 15
 
 

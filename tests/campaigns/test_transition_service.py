@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.db.models import F
 
 from approvals.domain.audit import Actor
 from approvals.models import AuditEvent
@@ -213,3 +214,75 @@ def test_the_budget_cap_holds_under_concurrent_spend(campaign_a):
     campaign_a.refresh_from_db()
     assert campaign_a.budget_consumed == Decimal("8000") <= campaign_a.budget_total
     assert AuditEvent.objects.filter(action="campaign.spend_recorded").count() == 2
+
+
+def test_the_daily_cap_holds_for_everyone_and_resets_the_next_day(campaign_a):
+    from datetime import timedelta
+
+    from campaigns.models import DailySpend
+
+    Campaign.objects.filter(pk=campaign_a.pk).update(daily_cap=Decimal("500"))
+    actor = Actor.for_agent("distribution")
+    campaign_record_spend(campaign_id=campaign_a.pk, amount=Decimal("400"), actor=actor)
+    before = snapshot(campaign_a)
+    with pytest.raises(DomainError, match=r"would exceed today's cap of 500\.00"):
+        campaign_record_spend(campaign_id=campaign_a.pk, amount=Decimal("101"), actor=actor)
+    assert snapshot(campaign_a) == before
+    # Yesterday's tally does not count against today.
+    DailySpend.objects.filter(campaign=campaign_a).update(day=F("day") - timedelta(days=1))
+    campaign_record_spend(campaign_id=campaign_a.pk, amount=Decimal("450"), actor=actor)
+    assert Campaign.objects.get(pk=campaign_a.pk).budget_consumed == Decimal("850")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_daily_cap_holds_under_concurrent_spend(campaign_a):
+    import threading
+
+    from django.db import connection
+
+    Campaign.objects.filter(pk=campaign_a.pk).update(daily_cap=Decimal("1000"))
+    barrier = threading.Barrier(4)
+    results: list[str] = []
+
+    def spend():
+        try:
+            barrier.wait(timeout=10)
+            campaign_record_spend(
+                campaign_id=campaign_a.pk, amount=Decimal("300"), actor=Actor.for_agent("dist")
+            )
+            results.append("spent")
+        except DomainError as refused:
+            results.append(str(refused))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=spend) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert results.count("spent") == 3  # 900 fits under 1,000; the fourth would not
+    assert Campaign.objects.get(pk=campaign_a.pk).budget_consumed == Decimal("900")
+
+
+def test_the_gate_refuses_an_agent_spend_over_the_daily_cap(campaign_a):
+    from approvals.domain.policy import DEFAULT_POLICY, ProposedAction, evaluate
+
+    Campaign.objects.filter(pk=campaign_a.pk).update(daily_cap=Decimal("500"))
+    campaign_record_spend(
+        campaign_id=campaign_a.pk, amount=Decimal("450"), actor=Actor.for_agent("d")
+    )
+    from campaigns.services import spent_today
+
+    campaign_a.refresh_from_db()
+    decision = evaluate(
+        DEFAULT_POLICY,
+        ProposedAction(
+            action="pause",
+            by_agent=True,
+            spend=Decimal("100"),
+            daily_cap=campaign_a.daily_cap,
+            spent_today=spent_today(campaign_a),
+        ),
+    )
+    assert decision.rule == "hard_cap.daily_spend"
