@@ -1,0 +1,56 @@
+"""Drafts checked against brand rules before handoff (no database)."""
+
+from agents.domain.compliance import BrandRules, Severity, blocks, check_variant
+
+RULES = BrandRules(
+    prohibited_phrases=("best coffee in the world",),
+    prohibited_claims=("clinically proven",),
+    approved_claims=("Roasted to order", "Free shipping over 40"),
+    required_disclaimers={"Free shipping over 40": "Orders within the EU"},
+    avoided_words=("snob",),
+)
+
+
+def check(headline="Fresh beans", body="Roasted to order, every week.", claims=(), channel="email"):
+    return check_variant(channel=channel, headline=headline, body=body, claims=claims, rules=RULES)
+
+
+def test_a_clean_draft_passes():
+    assert check(claims=["Roasted to order"]) == []
+
+
+def test_prohibited_phrases_and_claims_block_whatever_the_case_and_spacing():
+    findings = check(body="The BEST  coffee in the\nworld, clinically proven.")
+    assert [f.rule for f in findings] == ["phrase.prohibited", "claim.prohibited"]
+    assert blocks(findings)
+
+
+def test_whole_words_only():
+    assert check(body="Improved roast profile for every snobbish palate.") == []
+
+
+def test_claims_not_approved_block_and_approved_ones_pass():
+    findings = check(claims=["Roasted to order", "Calms your mornings"])
+    assert [(f.rule, f.severity) for f in findings] == [("claim.unapproved", Severity.BLOCK)]
+    assert "“Calms your mornings” is not an approved claim" in findings[0].message
+
+
+def test_an_approved_claim_without_its_disclaimer_blocks():
+    findings = check(body="Free shipping over 40!", claims=["Free shipping over 40"])
+    assert [f.rule for f in findings] == ["disclaimer.missing"]
+    ok = check(
+        body="Free shipping over 40. Orders within the EU.", claims=["free shipping over 40"]
+    )
+    assert ok == []
+
+
+def test_voice_rules_warn_but_do_not_block():
+    findings = check(body="Not for coffee snob types.")
+    assert [(f.rule, f.severity) for f in findings] == [("voice.avoided_word", Severity.WARN)]
+    assert not blocks(findings)
+
+
+def test_channel_limits():
+    findings = check(headline="x" * 31, body="y" * 91, channel="search_ads")
+    assert [f.rule for f in findings] == ["channel.headline_too_long", "channel.body_too_long"]
+    assert findings[0].message == "The headline has 31 characters; search_ads allows 30."
