@@ -65,10 +65,11 @@ def _campaign_committed(campaign_id: int) -> None:
             from .tasks import tower_push_campaign
 
             tower_push_campaign.apply_async((campaign_id,), countdown=window_ms / 1000)
-    except (redis.RedisError, OSError):
+    except (redis.RedisError, OSError) as exc:
         # A live update is a convenience: the change is committed and every page that
         # reconnects or reloads resyncs. Never fail the request over it.
-        logger.exception("Could not announce the change of campaign %s", campaign_id)
+        # One line, not a traceback per change: with Redis down every change lands here.
+        logger.warning("Could not announce the change of campaign %s: %s", campaign_id, exc)
 
 
 def push_campaign(campaign_id: int) -> None:
@@ -128,8 +129,8 @@ def approval_changed_on_commit(
 def _approval_committed(approval_id: int, created: bool, escalated: bool) -> None:
     try:
         push_approval(approval_id, created=created, escalated=escalated)
-    except (redis.RedisError, OSError):
-        logger.exception("Could not announce approval request %s", approval_id)
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("Could not announce approval request %s: %s", approval_id, exc)
 
 
 def push_approval(approval_id: int, *, created: bool = False, escalated: bool = False) -> None:
