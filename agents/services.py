@@ -131,3 +131,120 @@ def handoff_record(*, run_id: int, kind: str, payload: Any) -> Handoff:
 
 def _fit(text: str, limit: int = 900) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- The planner and content agents on the offline composer ---------------------------
+
+
+def _facts(campaign: Any) -> Any:
+    from .providers.offline import BriefFacts
+
+    brief = campaign.brief
+    return BriefFacts(
+        campaign_id=campaign.pk,
+        brand_name=campaign.brand.name,
+        title=brief.title,
+        objective=brief.objective,
+        success_metric=brief.get_success_metric_display(),
+        channels=list(brief.channels),
+        audience=brief.audience,
+        tone=brief.tone,
+        offer=brief.offer,
+        required_claims=list(brief.required_claims),
+        voice_rules=list(campaign.brand.voice_rules or []),
+    )
+
+
+def planner_run(*, campaign_id: int) -> AgentRun | None:
+    """Plan a campaign in briefing, then hand over to the content agent. All or nothing:
+    a crash mid-run leaves no trace, and a re-delivered task finds the finished run."""
+    from campaigns.models import Campaign
+
+    from .providers.offline import LABEL, compose_plan
+    from .tasks import draft_campaign
+
+    with transaction.atomic():
+        campaign = Campaign.objects.select_related("brand", "brief").get(pk=campaign_id)
+        if campaign.phase != Phase.BRIEFING:
+            return None  # nothing to plan (or no longer)
+        run = agent_run_start(
+            campaign_id=campaign_id, agent="planner", key=f"plan:{campaign_id}", model_label=LABEL
+        )
+        if run.status != RunStatus.RUNNING:
+            return run
+        handoff = handoff_record(
+            run_id=run.pk, kind="plan", payload=compose_plan(_facts(campaign)).model_dump()
+        )
+        if handoff.status != HandoffStatus.ACCEPTED:
+            return run
+        run = agent_run_finish(run_id=run.pk)
+        transaction.on_commit(lambda: draft_campaign.delay(campaign_id))
+    return run
+
+
+def content_run(*, campaign_id: int) -> AgentRun | None:
+    """Draft variants, hold back any that break the brand's rules, and propose the rest
+    for publishing through the delegation-policy gate."""
+    from approvals.services import action_propose
+    from campaigns.models import Campaign
+
+    from .domain.compliance import BrandRules, blocks, check_variant
+    from .domain.handoffs import DraftsV1
+    from .providers.offline import LABEL, compose_drafts
+
+    with transaction.atomic():
+        campaign = Campaign.objects.select_related("brand", "brief").get(pk=campaign_id)
+        run = agent_run_start(
+            campaign_id=campaign_id, agent="content", key=f"drafts:{campaign_id}", model_label=LABEL
+        )
+        if run.status != RunStatus.RUNNING:
+            return run
+        rules = BrandRules(
+            prohibited_claims=tuple(campaign.brief.prohibited_claims),
+            approved_claims=tuple(campaign.brief.required_claims),
+        )
+        passed = []
+        for variant in compose_drafts(_facts(campaign)).variants:
+            findings = check_variant(
+                channel=variant.channel,
+                headline=variant.headline,
+                body=variant.body,
+                claims=variant.claims,
+                rules=rules,
+            )
+            if blocks(findings):
+                audit_record(
+                    actor=Actor.for_agent("content"),
+                    action="content.held_back",
+                    target=run,
+                    brand_id=campaign.brand_id,
+                    campaign_id=campaign_id,
+                    data={"channel": variant.channel, "findings": [f.message for f in findings]},
+                )
+            else:
+                passed.append(variant)
+        if not passed:
+            return run
+        handoff = handoff_record(
+            run_id=run.pk,
+            kind="drafts",
+            payload=DraftsV1(campaign_id=campaign_id, variants=passed).model_dump(),
+        )
+        if handoff.status != HandoffStatus.ACCEPTED:
+            return run
+        for variant in passed:
+            action_propose(
+                campaign_id=campaign_id,
+                action="publish_content",
+                payload={
+                    "channel": variant.channel,
+                    "headline": variant.headline,
+                    "body": variant.body,
+                    "claims": list(variant.claims),
+                },
+                actor=Actor.for_agent("content"),
+                summary=f"{variant.channel}: {variant.headline}",
+                claims=variant.claims,
+                evidence={"model": LABEL, "cites": ", ".join(variant.cites) or "the brief"},
+            )
+        return agent_run_finish(run_id=run.pk)

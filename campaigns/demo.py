@@ -354,6 +354,7 @@ def seed_demo(*, today: date) -> list[DemoLogin]:
                 brand=brands[slug],
                 spec=_spec(title, budget, today, deadline=_deadline(title, budget, spent, today)),
                 today=today,
+                start_agents=False,  # the demo's story is set; new briefs get the agents
             )
             assert campaign is not None
             for step, when in zip(path, _step_times(title, path, now), strict=True):

@@ -58,6 +58,7 @@ def brief_create(
     spec: BriefSpec,
     as_template: bool = False,
     today: date | None = None,
+    start_agents: bool = True,
 ) -> tuple[Brief, Campaign | None]:
     """Save a brief. A submitted brief (not a template) starts its campaign in briefing,
     where the planner agent picks it up; a template only waits to be reused."""
@@ -92,6 +93,12 @@ def brief_create(
             actor=actor,
             reason="Brief submitted",
         )
+        if start_agents:
+            # The planner picks the brief up once it is committed; nobody starts it.
+            from agents.tasks import plan_campaign
+
+            campaign_id = campaign.pk
+            transaction.on_commit(lambda: plan_campaign.delay(campaign_id))
     return brief, campaign
 
 
