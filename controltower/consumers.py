@@ -16,6 +16,8 @@ from .realtime import brand_group, queue_group
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 
+RESYNC_MESSAGE = '<div id="live-resync" hx-swap-oob="true" hidden data-resync="1"></div>'
+
 IGNORED_MESSAGE = (
     '<div id="tower-notice" hx-swap-oob="true" role="status">'
     "This live connection only sends updates; the message was ignored.</div>"
@@ -37,6 +39,11 @@ class TowerConsumer(AsyncWebsocketConsumer):
             queue_group(pk, role) for pk in brand_ids for role in roles
         ]
         await hub().join(self.tower_groups, id(self), self.base_send)
+        # TRICKY: anything committed between rendering the page and opening this socket
+        # was pushed to nobody. The page says where the audit chain stood; if it has
+        # moved since, ask the page to fetch its live regions once.
+        if await database_sync_to_async(_moved_since)(self.scope.get("query_string", b"")):
+            await self.send(text_data=RESYNC_MESSAGE)
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "tower_groups"):
@@ -49,3 +56,17 @@ class TowerConsumer(AsyncWebsocketConsumer):
 
 def _scope(user) -> tuple[list[int], list[str]]:
     return policies.visible_brand_ids(user), [role.value for role in policies.roles_of(user)]
+
+
+def _moved_since(query_string: bytes) -> bool:
+    from urllib.parse import parse_qs
+
+    from approvals.models import AuditChainHead
+
+    values = parse_qs(query_string.decode("latin-1")).get("since", [])
+    if not values:
+        return False  # a client that keeps no marker (pages always send one)
+    if not values[0].isdigit():
+        return True  # a mangled marker: resync to be safe
+    head = AuditChainHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+    return head > int(values[0])

@@ -28,7 +28,7 @@ class QueueCount:
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "nav_roles": [], "queue_counts": []}
+        return {"nav_items": [], "nav_roles": [], "queue_counts": [], "live_since": 0}
     entries = [("Control tower", reverse("tower"))]
     queue_counts = []
     if policies.is_manager(user) or policies.is_legal_reviewer(user) or policies.is_admin(user):
@@ -57,7 +57,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         key=len,
         default="",
     )
+    from approvals.models import AuditChainHead
+
+    # Where the audit chain stood when this page was rendered: the live socket asks for a
+    # resync if anything happened between rendering and connecting.
+    head = AuditChainHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
     return {
+        "live_since": head,
         "nav_items": [
             NavItem(label, url, url == best, "approvals" if label.startswith("Approvals") else "")
             for label, url in entries

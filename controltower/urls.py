@@ -9,6 +9,7 @@ admin.site.site_title = "Control Tower admin"
 
 urlpatterns = [
     path("", views.tower, name="tower"),
+    path("live/topnav/", views.topnav, name="topnav"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("campaigns.urls")),

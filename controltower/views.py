@@ -31,3 +31,8 @@ def tower(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "tower-content":
         template += "#tower-content"  # a resync after reconnecting, or a filter change
     return render(request, template, context)
+
+
+def topnav(request: HttpRequest) -> HttpResponse:
+    """The navigation alone (with its approval counts), for a live page to resync."""
+    return render(request, "base.html#topnav")

@@ -20,5 +20,12 @@
     var label = total ? "Approvals (" + total + ")" : "Approvals";
     if (link.textContent !== label) link.textContent = label;
   }
-  document.addEventListener("htmx:wsAfterMessage", recountApprovals);
+  document.addEventListener("htmx:wsAfterMessage", function (event) {
+    // The server saw changes between this page's rendering and the socket opening.
+    if (event.detail && String(event.detail.message).indexOf("data-resync") !== -1) {
+      htmx.trigger(document.body, "live:resync");
+    }
+    recountApprovals();
+  });
+  document.addEventListener("htmx:afterSettle", recountApprovals);
 })();

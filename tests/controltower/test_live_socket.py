@@ -139,3 +139,23 @@ async def test_many_sockets_each_receive_the_same_fragment_once(manager, legal_a
     for communicator, _, _ in sockets:
         assert await communicator.receive_nothing(timeout=0.2)
         await communicator.disconnect()
+
+
+async def test_a_page_older_than_the_latest_change_is_told_to_resync(manager, campaign_a):
+    from approvals.models import AuditChainHead
+
+    await move(campaign_a, "execution")  # something happened
+    head = await database_sync_to_async(lambda: AuditChainHead.objects.get(id=1).seq)()
+    headers = [(b"origin", b"http://localhost")]
+    cookie = await database_sync_to_async(session_cookie)(manager)
+    headers.append((b"cookie", f"sessionid={cookie}".encode()))
+
+    stale = WebsocketCommunicator(application, f"/ws/tower/?since={head - 1}", headers=headers)
+    assert (await stale.connect(timeout=5))[0]
+    assert 'data-resync="1"' in await stale.receive_from(timeout=5)
+    await stale.disconnect()
+
+    fresh = WebsocketCommunicator(application, f"/ws/tower/?since={head}", headers=headers)
+    assert (await fresh.connect(timeout=5))[0]
+    assert await fresh.receive_nothing(timeout=QUIET)
+    await fresh.disconnect()

@@ -168,5 +168,5 @@ def test_the_page_is_accessible_as_a_table_with_text_statuses(login, manager, ca
     assert body.count('<th scope="col"') == 10
     assert 'aria-sort="descending"' not in body  # default sort is by recency, no header
     assert "✔</span> On track" in body  # icon and text, never colour alone
-    assert 'ws-connect="/ws/tower/"' in body
+    assert 'ws-connect="/ws/tower/?since=' in body
     assert "/static/vendor/htmx/htmx-ext-ws-2.0.4.min.js" in body
