@@ -1,21 +1,8 @@
-from typing import Any
-
 from django.contrib import admin
 
+from controltower.admin import ReadOnlyAdmin
+
 from .models import AgentRun, Handoff
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Agent work is written by agents through services; here it is only read."""
-
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(AgentRun)

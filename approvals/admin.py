@@ -1,12 +1,12 @@
-from typing import Any
-
 from django.contrib import admin
+
+from controltower.admin import ReadOnlyAdmin
 
 from .models import ApprovalRequest, AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The audit trail, read-only: nobody edits or deletes an event, admins included."""
 
     list_display = ["seq", "occurred_at", "actor_label", "action", "object_type", "object_id"]
@@ -14,29 +14,11 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["actor_label", "action", "object_id"]
     date_hierarchy = "occurred_at"
 
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(admin.ModelAdmin):
+class ApprovalRequestAdmin(ReadOnlyAdmin):
     """Read-only here: approval requests are decided in their queues, never in the admin."""
 
     list_display = ["campaign", "action_type", "queue_role", "status", "created_at"]
     list_filter = ["status", "queue_role", "action_type"]
     list_select_related = ["campaign"]
-
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False

@@ -11,6 +11,7 @@ from guardian.admin import GuardedModelAdmin
 
 from approvals.domain.audit import Actor
 from approvals.services import brand_permissions_change
+from controltower.admin import ReadOnlyAdmin
 
 from . import services
 from .models import (
@@ -21,17 +22,6 @@ from .models import (
     PerformanceSample,
     SlaEvaluation,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Brand)

@@ -94,3 +94,30 @@ def test_resume_phase_is_remembered_through_escalation_and_pause():
     assert resume_phase_after(X, P, resume_phase=E) == E
     assert resume_phase_after(X, E, resume_phase=E) is None
     assert resume_phase_after(B, E, resume_phase=None) is None
+
+
+def test_which_agent_moves_need_an_authorization():
+    from campaigns.domain.phases import agent_needs_authorization
+
+    needs = {
+        (B, E),  # launch: spends money
+        (B, P),
+        (E, P),
+        (M, P),  # pausing stops work people planned
+        (D, K),
+        (B, K),
+        (E, K),
+        (M, K),  # cancelling ends it
+        (X, E),
+        (X, P),
+        (X, K),
+        (P, E),
+        (P, K),  # resuming reverses a person's hold
+    }
+    # Over every move the phase table allows (holding phases resuming execution).
+    for current in Phase:
+        for target in allowed_targets(current, resume_phase=E):
+            assert agent_needs_authorization(current, target) is ((current, target) in needs), (
+                current,
+                target,
+            )
