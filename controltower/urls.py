@@ -14,5 +14,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("campaigns.urls")),
     path("approvals/", include("approvals.urls")),
+    path("agents/", include("agents.urls")),
+    path("memory/", include("memory.urls")),
+    path("contacts/", include("crm.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "campaigns",
     "approvals",
     "agents",
+    "memory",
+    "crm",
 ]
 
 MIDDLEWARE = [
