@@ -7,7 +7,15 @@ from .models import AgentRun, Handoff
 
 @admin.register(AgentRun)
 class AgentRunAdmin(ReadOnlyAdmin):
-    list_display = ["agent", "campaign", "status", "model_label", "started_at", "finished_at"]
+    list_display = [
+        "agent",
+        "campaign",
+        "status",
+        "model_label",
+        "queued_at",
+        "started_at",
+        "finished_at",
+    ]
     list_filter = ["agent", "status"]
     list_select_related = ["campaign"]
 

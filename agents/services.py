@@ -1,4 +1,16 @@
-"""Every write about agent work: starting and finishing runs, recording handoffs.
+"""Every write about agent work: asking for it, claiming it, committing its result,
+recording handoffs, and reaping runs a dead worker left behind.
+
+The life of a run (see ``AgentRun``):
+
+    requested (queued, inside the caller's transaction)
+      → claimed by a worker (running, attempt n, lease)       agent_run_claim
+      → the specialist works, outside any transaction          agents.specialists
+      → result committed if attempt n still holds the run      agent_run_complete
+    or
+      → the model is unreachable: released for a retry         agent_run_release
+      → the model's output stays malformed: escalated          agent_run_escalate
+      → the lease runs out (worker killed): re-queued          agent_runs_reap
 
 A handoff that fails its schema is kept as evidence, stops its run, and escalates the
 campaign — a broken chain is never passed on and never silent.
@@ -6,11 +18,18 @@ campaign — a broken chain is never passed on and never silent.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
+from pydantic import BaseModel
 
 from approvals.domain.audit import Actor
 from approvals.services import audit_record
@@ -21,49 +40,284 @@ from campaigns.services import campaign_transition_phase
 from .domain.handoffs import HandoffInvalid, validate_handoff
 from .models import AgentRun, Handoff, HandoffStatus, RunStatus
 
+logger = logging.getLogger(__name__)
 
-def agent_run_start(*, campaign_id: int, agent: str, key: str, model_label: str) -> AgentRun:
-    """Start (or, for a re-delivered task, find) the run ``key`` names."""
+UNFINISHED = (RunStatus.QUEUED, RunStatus.RUNNING)
+FAILED = RunStatus.FAILED
+
+
+# --- Asking for work ------------------------------------------------------------------
+
+
+def agent_work_request(
+    *,
+    campaign_id: int,
+    agent: str,
+    key: str,
+    inputs: dict[str, Any] | None = None,
+    consumes: Handoff | None = None,
+) -> AgentRun:
+    """Ask ``agent`` to work on a campaign. Call it inside the transaction of the change
+    that needs the work: the queued run commits with it (so accepted work survives any
+    crash after commit) and the task is sent after commit. Asking twice with the same
+    ``key`` finds the first run."""
+    from .specialists import SPECIALISTS
+
+    if agent not in SPECIALISTS:
+        raise DomainError(f"There is no “{agent}” agent.")
     with transaction.atomic():
         run, created = AgentRun.objects.get_or_create(
             key=key,
-            defaults={"campaign_id": campaign_id, "agent": agent, "model_label": model_label},
+            defaults={
+                "campaign_id": campaign_id,
+                "agent": agent,
+                "inputs": inputs or {},
+                "consumes": consumes,
+                "lease_expires_at": timezone.now() + _queue_grace(),
+            },
         )
         if created:
-            audit_record(
-                actor=Actor.for_agent(agent),
-                action="agent.run_started",
-                target=run,
-                brand_id=run.campaign.brand_id,
-                campaign_id=campaign_id,
-                data={"key": key, "model": model_label},
-            )
+            _enqueue_on_commit(run.pk)
+            _timeline_changed(campaign_id)
     return run
 
 
-def agent_run_finish(
-    *,
-    run_id: int,
-    input_tokens: int = 0,
-    output_tokens: int = 0,
-    cost: Decimal = Decimal("0"),
-) -> AgentRun:
+def campaign_agents_start(*, campaign_id: int) -> AgentRun:
+    """A submitted brief's first step: the planner, queued with the brief."""
+    return agent_work_request(
+        campaign_id=campaign_id,
+        agent="planner",
+        key=f"plan:{campaign_id}",
+        inputs={"brief": "the campaign's brief", "memory": "the brand's memory"},
+    )
+
+
+def distribution_request(*, campaign: Any) -> AgentRun | None:
+    """Ask the distribution agent to publish cleared content, if the campaign is live.
+    One run per batch: the key names the newest cleared content."""
+    from campaigns.models import ContentStatus, ContentVariant
+
+    if campaign.phase not in (Phase.EXECUTION, Phase.MONITORING):
+        return None  # it goes out at launch
+    newest = (
+        ContentVariant.objects.filter(campaign=campaign, status=ContentStatus.APPROVED)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if newest is None:
+        return None
+    return agent_work_request(
+        campaign_id=campaign.pk,
+        agent="distribution",
+        key=f"distribution:{campaign.pk}:{newest}",
+        inputs={"cleared content up to": newest},
+    )
+
+
+def campaign_phase_follow_up(*, campaign: Any, to_phase: Phase) -> None:
+    """The agent work a phase change starts: publishing at launch, the final report when
+    the campaign completes."""
+    if to_phase == Phase.EXECUTION:
+        distribution_request(campaign=campaign)
+    elif to_phase == Phase.COMPLETED:
+        agent_work_request(
+            campaign_id=campaign.pk,
+            agent="reporting",
+            key=f"reporting:{campaign.pk}:final",
+            inputs={"occasion": "the campaign completed"},
+        )
+
+
+ON_REQUEST = ("research", "performance", "reporting")
+
+
+def agent_work_ask(*, campaign_id: int, agent: str, user: Any) -> AgentRun:
+    """A person asks an agent for fresh work on a campaign (a report, a performance read,
+    new research). Each request is its own run."""
+    from approvals import policies
+    from campaigns.models import Campaign
+
+    campaign = Campaign.objects.select_related("brand").get(pk=campaign_id)
+    if not policies.can_change_phase(user, campaign):
+        raise DomainError("You cannot direct the agents of this campaign.")
+    if agent not in ON_REQUEST:
+        raise DomainError(f"Agents you can ask: {', '.join(ON_REQUEST)}.")
     with transaction.atomic():
-        run = AgentRun.objects.select_for_update().select_related("campaign").get(pk=run_id)
-        if run.status != RunStatus.RUNNING:
-            return run  # finished already: a duplicate delivery changes nothing
-        run.status, run.finished_at = RunStatus.SUCCEEDED, timezone.now()
-        run.input_tokens, run.output_tokens, run.cost = input_tokens, output_tokens, cost
-        run.save(update_fields=["status", "finished_at", "input_tokens", "output_tokens", "cost"])
+        n = AgentRun.objects.filter(campaign_id=campaign_id, agent=agent).count()
+        run = agent_work_request(
+            campaign_id=campaign_id,
+            agent=agent,
+            key=f"{agent}:{campaign_id}:asked:{n + 1}",
+            inputs={"asked by": user.get_username()},
+        )
+        audit_record(
+            actor=Actor.for_user(user),
+            action="agent.work_asked",
+            target=run,
+            brand_id=campaign.brand_id,
+            campaign_id=campaign_id,
+            data={"agent": agent},
+        )
+    return run
+
+
+# --- Claiming, completing, releasing ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's hold on a run: valid while the run is running at this attempt."""
+
+    run_id: int
+    campaign_id: int
+    agent: str
+    attempt: int
+
+
+def agent_run_claim(*, run_id: int, now: datetime | None = None) -> Claim | None:
+    """Take a queued run (or one whose lease ran out) for this worker. ``None`` when
+    there is nothing to do: it is finished, or another worker holds it."""
+    from . import providers
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        run = (
+            AgentRun.objects.select_for_update(skip_locked=True)
+            .select_related("campaign__brand")
+            .filter(pk=run_id)
+            .first()
+        )
+        if run is None or run.status not in UNFINISHED:
+            return None
+        if run.status == RunStatus.RUNNING and run.lease_expires_at and run.lease_expires_at > now:
+            return None  # a live worker has it
+        if run.interruptions >= settings.CONTROLTOWER_AGENT_MAX_INTERRUPTIONS:
+            _stop(
+                run,
+                f"Its worker died {run.interruptions} times during this run; a person should "
+                "look before it is tried again.",
+                FAILED,
+            )
+            return None
+        refusal = _spend_cap_refusal(run, providers.max_cost_per_run(), now)
+        if refusal:
+            _stop(run, refusal, FAILED)
+            return None
+        first = run.attempts == 0
+        run.status, run.attempts = RunStatus.RUNNING, run.attempts + 1
+        run.started_at = run.started_at or now
+        run.lease_expires_at = now + timedelta(seconds=settings.CONTROLTOWER_AGENT_LEASE_SECONDS)
+        run.model_label = providers.model_label()
+        run.save(
+            update_fields=["status", "attempts", "started_at", "lease_expires_at", "model_label"]
+        )
         audit_record(
             actor=Actor.for_agent(run.agent),
-            action="agent.run_succeeded",
+            action="agent.run_started" if first else "agent.run_retried",
             target=run,
             brand_id=run.campaign.brand_id,
             campaign_id=run.campaign_id,
-            data={"tokens_in": input_tokens, "tokens_out": output_tokens, "cost": str(cost)},
+            data={"key": run.key, "attempt": run.attempts, "model": run.model_label},
         )
+        _timeline_changed(run.campaign_id)
+    return Claim(run.pk, run.campaign_id, run.agent, run.attempts)
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: Decimal = Decimal("0")
+    model_label: str = ""
+
+
+def agent_run_complete(
+    *, claim: Claim, usage: Usage, commit: Callable[[AgentRun], bool]
+) -> AgentRun | None:
+    """Commit a run's result in one transaction: ``commit`` writes what the specialist
+    produced (its handoff, the next runs, proposals through the gate) and says whether
+    the run succeeded; then the run is finished. ``None`` if this worker lost the run
+    meanwhile (its lease ran out and another attempt took over): a zombie's result is
+    dropped, never written twice."""
+    with transaction.atomic():
+        run = _held(claim)
+        if run is None:
+            logger.warning(
+                "Run %s attempt %s lost its lease; result dropped", claim.run_id, claim.attempt
+            )
+            return None
+        _account(run, usage)
+        if not commit(run):
+            return AgentRun.objects.get(pk=run.pk)
+        return _succeed(run)
+
+
+def agent_run_release(*, claim: Claim, error: str) -> None:
+    """Give a run back to the queue after a retryable failure (the model was
+    unreachable); the task retries it with backoff."""
+    with transaction.atomic():
+        run = _held(claim)
+        if run is None:
+            return
+        run.status, run.error = RunStatus.QUEUED, _fit(error, 2000)
+        run.lease_expires_at = timezone.now() + _queue_grace()
+        run.save(update_fields=["status", "error", "lease_expires_at"])
+        _timeline_changed(run.campaign_id)
+
+
+def agent_run_escalate(
+    *, claim: Claim, reason: str, usage: Usage = Usage(), final_status: str = RunStatus.ESCALATED
+) -> AgentRun | None:
+    """Stop a run that cannot produce a valid result (malformed model output after its
+    retries, a model unreachable after every retry) and escalate its campaign."""
+    with transaction.atomic():
+        run = _held(claim)
+        if run is None:
+            return None
+        _account(run, usage)
+        _stop(run, reason, final_status)
     return run
+
+
+def agent_run_stop(run: AgentRun, reason: str) -> None:
+    """Escalate a run from inside its commit (a specialist found its own work unusable,
+    e.g. every draft broke the brand's rules)."""
+    _stop(run, reason, RunStatus.ESCALATED)
+
+
+def agent_runs_reap(*, now: datetime | None = None) -> list[int]:
+    """Re-queue runs stranded by a hard kill (running, lease run out) and re-send runs
+    whose task never arrived (queued, grace run out). Beat calls this every minute.
+    Re-sending is always safe: a claim on a run someone holds or finished is a no-op."""
+    now = now or timezone.now()
+    reaped = []
+    with transaction.atomic():
+        stranded = (
+            AgentRun.objects.select_for_update(skip_locked=True)
+            .select_related("campaign")
+            .filter(status__in=UNFINISHED, lease_expires_at__lt=now)
+            .order_by("lease_expires_at")[:500]
+        )
+        for run in stranded:
+            if run.status == RunStatus.RUNNING:
+                run.interruptions += 1
+                audit_record(
+                    actor=Actor.system("reaper"),
+                    action="agent.run_reaped",
+                    target=run,
+                    brand_id=run.campaign.brand_id,
+                    campaign_id=run.campaign_id,
+                    data={"attempt": run.attempts, "lease_expired_at": run.lease_expires_at},
+                )
+            run.status, run.lease_expires_at = RunStatus.QUEUED, now + _queue_grace()
+            run.save(update_fields=["status", "lease_expires_at", "interruptions"])
+            _enqueue_on_commit(run.pk)
+            reaped.append(run.pk)
+    return reaped
+
+
+# --- Handoffs --------------------------------------------------------------------------
 
 
 def handoff_record(*, run_id: int, kind: str, payload: Any) -> Handoff:
@@ -79,6 +333,12 @@ def handoff_record(*, run_id: int, kind: str, payload: Any) -> Handoff:
         actor = Actor.for_agent(run.agent)
         try:
             parsed = validate_handoff(kind, payload)
+            claimed_campaign = getattr(parsed, "campaign_id", run.campaign_id)
+            if claimed_campaign != run.campaign_id:
+                raise HandoffInvalid(
+                    kind,
+                    [f"campaign_id: names campaign {claimed_campaign}, not this run's campaign"],
+                )
         except HandoffInvalid as invalid:
             handoff = Handoff.objects.create(
                 run=run,
@@ -88,9 +348,6 @@ def handoff_record(*, run_id: int, kind: str, payload: Any) -> Handoff:
                 status=HandoffStatus.REJECTED,
                 problems=invalid.problems,
             )
-            run.status, run.finished_at = RunStatus.ESCALATED, timezone.now()
-            run.error = str(invalid)[:2000]
-            run.save(update_fields=["status", "finished_at", "error"])
             audit_record(
                 actor=actor,
                 action="handoff.rejected",
@@ -99,16 +356,12 @@ def handoff_record(*, run_id: int, kind: str, payload: Any) -> Handoff:
                 campaign_id=run.campaign_id,
                 data={"kind": kind, "problems": invalid.problems[:20]},
             )
-            if Phase(run.campaign.phase) in LIVE_PHASES:
-                campaign_transition_phase(
-                    campaign_id=run.campaign_id,
-                    to_phase=Phase.ESCALATED,
-                    actor=actor,
-                    reason=_fit(
-                        f"The {kind} handoff from {run.agent} failed its checks: "
-                        + "; ".join(invalid.problems)
-                    ),
-                )
+            _stop(
+                run,
+                f"The {kind} handoff from {run.agent} failed its checks: "
+                + "; ".join(invalid.problems),
+                RunStatus.ESCALATED,
+            )
             return handoff
         handoff = Handoff.objects.create(
             run=run,
@@ -126,125 +379,127 @@ def handoff_record(*, run_id: int, kind: str, payload: Any) -> Handoff:
             campaign_id=run.campaign_id,
             data={"kind": kind, "schema_version": parsed.schema_version},
         )
+        _timeline_changed(run.campaign_id)
     return handoff
+
+
+def hand_on(
+    run: AgentRun, kind: str, output: BaseModel | dict[str, Any]
+) -> tuple[Handoff, BaseModel] | None:
+    """Record ``output`` as the run's handoff: the stored handoff and its validated
+    content, or ``None`` when it failed its schema (run and campaign are escalated)."""
+    payload = output.model_dump(mode="json") if isinstance(output, BaseModel) else output
+    handoff = handoff_record(run_id=run.pk, kind=kind, payload=payload)
+    if handoff.status != HandoffStatus.ACCEPTED:
+        return None
+    return handoff, handoff_read(handoff)
+
+
+def handoff_read(handoff: Handoff) -> BaseModel:
+    """A handoff as its consumer reads it: validated again (the protocol checks both
+    sides), so a row altered after it was written is never acted on."""
+    if handoff.status != HandoffStatus.ACCEPTED:
+        raise HandoffInvalid(handoff.kind, ["this handoff was rejected; nothing follows it"])
+    return validate_handoff(handoff.kind, handoff.payload)
+
+
+# --- Internals -------------------------------------------------------------------------
+
+
+def _held(claim: Claim) -> AgentRun | None:
+    run = AgentRun.objects.select_for_update().select_related("campaign").get(pk=claim.run_id)
+    if run.status != RunStatus.RUNNING or run.attempts != claim.attempt:
+        return None
+    return run
+
+
+def _account(run: AgentRun, usage: Usage) -> None:
+    """Add what the model calls cost (failed attempts cost money too)."""
+    run.input_tokens += usage.input_tokens
+    run.output_tokens += usage.output_tokens
+    run.cost += usage.cost
+    if usage.model_label:
+        run.model_label = usage.model_label
+    run.save(update_fields=["input_tokens", "output_tokens", "cost", "model_label"])
+
+
+def _succeed(run: AgentRun) -> AgentRun:
+    run.status, run.finished_at, run.lease_expires_at = RunStatus.SUCCEEDED, timezone.now(), None
+    run.error = ""
+    run.save(update_fields=["status", "finished_at", "lease_expires_at", "error"])
+    audit_record(
+        actor=Actor.for_agent(run.agent),
+        action="agent.run_succeeded",
+        target=run,
+        brand_id=run.campaign.brand_id,
+        campaign_id=run.campaign_id,
+        data={
+            "tokens_in": run.input_tokens,
+            "tokens_out": run.output_tokens,
+            "cost": str(run.cost),
+            "attempts": run.attempts,
+        },
+    )
+    _timeline_changed(run.campaign_id)
+    return run
+
+
+def _stop(run: AgentRun, reason: str, status: str) -> None:
+    """End a run that failed and escalate its campaign, if it is live, with the reason."""
+    run.status, run.finished_at, run.lease_expires_at = status, timezone.now(), None
+    run.error = _fit(reason, 2000)
+    run.save(update_fields=["status", "finished_at", "lease_expires_at", "error"])
+    actor = Actor.for_agent(run.agent)
+    audit_record(
+        actor=actor,
+        action=f"agent.run_{status}",
+        target=run,
+        brand_id=run.campaign.brand_id,
+        campaign_id=run.campaign_id,
+        data={"reason": run.error[:500], "attempts": run.attempts},
+    )
+    if Phase(run.campaign.phase) in LIVE_PHASES:
+        campaign_transition_phase(
+            campaign_id=run.campaign_id,
+            to_phase=Phase.ESCALATED,
+            actor=actor,
+            reason=_fit(f"{run.agent.capitalize()} agent: {reason}"),
+        )
+    _timeline_changed(run.campaign_id)
+
+
+def _spend_cap_refusal(run: AgentRun, max_cost: Decimal, now: datetime) -> str:
+    """Why the brand's monthly LLM cap forbids starting this run, or ""."""
+    cap = run.campaign.brand.llm_monthly_cap
+    if cap is None:
+        return ""
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    spent = AgentRun.objects.filter(
+        campaign__brand_id=run.campaign.brand_id, queued_at__gte=month_start
+    ).aggregate(total=Sum("cost"))["total"] or Decimal("0")
+    if spent + max_cost > cap:
+        return (
+            f"The brand's language-model spend this month is {spent:.2f} of its {cap:.2f} "
+            f"cap, and this run could cost up to {max_cost:.2f}; agents stop before the cap."
+        )
+    return ""
+
+
+def _queue_grace() -> timedelta:
+    return timedelta(seconds=settings.CONTROLTOWER_AGENT_QUEUE_GRACE_SECONDS)
+
+
+def _enqueue_on_commit(run_id: int) -> None:
+    from .tasks import run_agent
+
+    transaction.on_commit(lambda: run_agent.delay(run_id))
+
+
+def _timeline_changed(campaign_id: int) -> None:
+    from controltower.realtime import agent_work_changed_on_commit
+
+    agent_work_changed_on_commit(campaign_id)
 
 
 def _fit(text: str, limit: int = 900) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --- The planner and content agents on the offline composer ---------------------------
-
-
-def _facts(campaign: Any) -> Any:
-    from .providers.offline import BriefFacts
-
-    brief = campaign.brief
-    return BriefFacts(
-        campaign_id=campaign.pk,
-        brand_name=campaign.brand.name,
-        title=brief.title,
-        objective=brief.objective,
-        success_metric=brief.get_success_metric_display(),
-        channels=list(brief.channels),
-        audience=brief.audience,
-        tone=brief.tone,
-        offer=brief.offer,
-        required_claims=list(brief.required_claims),
-        voice_rules=list(campaign.brand.voice_rules or []),
-    )
-
-
-def planner_run(*, campaign_id: int) -> AgentRun | None:
-    """Plan a campaign in briefing, then hand over to the content agent. All or nothing:
-    a crash mid-run leaves no trace, and a re-delivered task finds the finished run."""
-    from campaigns.models import Campaign
-
-    from .providers.offline import LABEL, compose_plan
-    from .tasks import draft_campaign
-
-    with transaction.atomic():
-        campaign = Campaign.objects.select_related("brand", "brief").get(pk=campaign_id)
-        if campaign.phase != Phase.BRIEFING:
-            return None  # nothing to plan (or no longer)
-        run = agent_run_start(
-            campaign_id=campaign_id, agent="planner", key=f"plan:{campaign_id}", model_label=LABEL
-        )
-        if run.status != RunStatus.RUNNING:
-            return run
-        handoff = handoff_record(
-            run_id=run.pk, kind="plan", payload=compose_plan(_facts(campaign)).model_dump()
-        )
-        if handoff.status != HandoffStatus.ACCEPTED:
-            return run
-        run = agent_run_finish(run_id=run.pk)
-        transaction.on_commit(lambda: draft_campaign.delay(campaign_id))
-    return run
-
-
-def content_run(*, campaign_id: int) -> AgentRun | None:
-    """Draft variants, hold back any that break the brand's rules, and propose the rest
-    for publishing through the delegation-policy gate."""
-    from approvals.services import action_propose
-    from campaigns.models import Campaign
-
-    from .domain.compliance import BrandRules, blocks, check_variant
-    from .domain.handoffs import DraftsV1
-    from .providers.offline import LABEL, compose_drafts
-
-    with transaction.atomic():
-        campaign = Campaign.objects.select_related("brand", "brief").get(pk=campaign_id)
-        run = agent_run_start(
-            campaign_id=campaign_id, agent="content", key=f"drafts:{campaign_id}", model_label=LABEL
-        )
-        if run.status != RunStatus.RUNNING:
-            return run
-        rules = BrandRules(
-            prohibited_claims=tuple(campaign.brief.prohibited_claims),
-            approved_claims=tuple(campaign.brief.required_claims),
-        )
-        passed = []
-        for variant in compose_drafts(_facts(campaign)).variants:
-            findings = check_variant(
-                channel=variant.channel,
-                headline=variant.headline,
-                body=variant.body,
-                claims=variant.claims,
-                rules=rules,
-            )
-            if blocks(findings):
-                audit_record(
-                    actor=Actor.for_agent("content"),
-                    action="content.held_back",
-                    target=run,
-                    brand_id=campaign.brand_id,
-                    campaign_id=campaign_id,
-                    data={"channel": variant.channel, "findings": [f.message for f in findings]},
-                )
-            else:
-                passed.append(variant)
-        if not passed:
-            return run
-        handoff = handoff_record(
-            run_id=run.pk,
-            kind="drafts",
-            payload=DraftsV1(campaign_id=campaign_id, variants=passed).model_dump(),
-        )
-        if handoff.status != HandoffStatus.ACCEPTED:
-            return run
-        for variant in passed:
-            action_propose(
-                campaign_id=campaign_id,
-                action="publish_content",
-                payload={
-                    "channel": variant.channel,
-                    "headline": variant.headline,
-                    "body": variant.body,
-                    "claims": list(variant.claims),
-                },
-                actor=Actor.for_agent("content"),
-                summary=f"{variant.channel}: {variant.headline}",
-                claims=variant.claims,
-                evidence={"model": LABEL, "cites": ", ".join(variant.cites) or "the brief"},
-            )
-        return agent_run_finish(run_id=run.pk)

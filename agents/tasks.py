@@ -1,26 +1,40 @@
-"""Celery tasks for the agents: a few lines each, ids in, a service call. Runs are
-idempotent by key and each run is one transaction, so a re-delivered task (acks_late
-after a worker died) neither loses nor doubles work."""
+"""Celery tasks for the agents: ids in, a service call out.
+
+Durability does not rest on the broker: every run is a row written before its task is
+sent (``agents.services.agent_work_request``). The task claims the row, so a duplicate
+delivery is a no-op; if a worker dies mid-run, the reaper re-sends the run after its
+lease. ``acks_late`` still makes the broker redeliver where it can.
+"""
 
 from celery import shared_task
 from django.db import OperationalError
 
 from . import services
-
-RETRY = {
-    "acks_late": True,
-    "autoretry_for": (OperationalError,),  # database blips only; refusals are final
-    "retry_backoff": True,
-    "max_retries": 5,
-    "time_limit": 120,
-}
+from .providers import ModelUnavailable
+from .specialists import run_specialist
 
 
-@shared_task(name="agents.plan_campaign", **RETRY)
-def plan_campaign(campaign_id: int) -> None:
-    services.planner_run(campaign_id=campaign_id)
+@shared_task(
+    name="agents.run",
+    bind=True,
+    acks_late=True,
+    # Whitelisted: only a database blip or an unreachable model is worth retrying; a
+    # refusal, a bad handoff or malformed output is final and handled in the service.
+    autoretry_for=(OperationalError,),
+    max_retries=4,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    soft_time_limit=110,
+    time_limit=120,
+)
+def run_agent(self, run_id: int) -> None:
+    try:
+        run_specialist(run_id=run_id, last_try=self.request.retries >= self.max_retries)
+    except ModelUnavailable as exc:
+        # The run was released back to the queue; retry with backoff (2, 4, 8… s).
+        raise self.retry(exc=exc, countdown=min(300, 2 ** (self.request.retries + 1))) from exc
 
 
-@shared_task(name="agents.draft_campaign", **RETRY)
-def draft_campaign(campaign_id: int) -> None:
-    services.content_run(campaign_id=campaign_id)
+@shared_task(name="agents.reap_runs", acks_late=True)
+def reap_runs() -> None:
+    services.agent_runs_reap()

@@ -183,6 +183,14 @@ class PolicyDecisionRecord(models.Model):
     )
     policy_version = models.PositiveIntegerField()
     content_hash = models.CharField(max_length=64)
+    # The agent run that proposed the action (none for people and system jobs).
+    agent_run = models.ForeignKey(
+        "agents.AgentRun",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="policy_decisions",
+    )
     # What the gate knew (approvals.domain.impact.facts_to_json), so a proposed policy
     # can be replayed against the last 30 days before it is adopted.
     facts = models.JSONField(default=dict, blank=True)

@@ -196,3 +196,87 @@ def queue_scope(user: Any) -> Q:
 
 def can_decide(user: Any, approval: Any) -> bool:
     return approval_refusal(user, approval) is None
+
+
+# --- Brand memory and the claims registry -----------------------------------------------
+
+
+def can_edit_memory(user: Any, brand: Brand) -> bool:
+    """Managers and admins of the brand edit its memory. Everyone who sees the brand
+    (``visible_brands``) reads it; legal reviewers only read."""
+    return (is_manager(user) or is_admin(user)) and can_view_brand(user, brand)
+
+
+def can_propose_claims(user: Any, brand: Brand) -> bool:
+    return (is_manager(user) or is_admin(user)) and can_view_brand(user, brand)
+
+
+def can_review_claims(user: Any, brand: Brand) -> bool:
+    """Only legal reviewers assigned to the brand approve or reject its claims."""
+    return is_legal_reviewer(user) and can_view_brand(user, brand)
+
+
+def can_own_claims(user: Any, brand: Brand) -> bool:
+    """A claim's legal owner (told before it expires) is an active legal reviewer of the
+    brand."""
+    return user is not None and user.is_active and can_review_claims(user, brand)
+
+
+def claim_review_refusal(user: Any, claim: Any) -> str | None:
+    """Why ``user`` may not approve or reject ``claim``, or None if they may."""
+    if not can_review_claims(user, claim.brand):
+        return "Only a legal reviewer assigned to this brand reviews its claims."
+    if claim.proposed_by_id == user.pk:
+        return "You proposed this claim; another legal reviewer must review it."
+    return None
+
+
+def can_retire_claims(user: Any, brand: Brand) -> bool:
+    """Withdrawing a claim only ever narrows what may be said: the brand's managers, admins
+    and legal reviewers may all do it."""
+    return can_edit_memory(user, brand) or can_review_claims(user, brand)
+
+
+def can_manage_contacts_somewhere(user: Any) -> bool:
+    """Managers and admins upload and read first-party contacts; legal reviewers do not
+    (contacts are personal data they have no need to see)."""
+    return is_manager(user) or is_admin(user)
+
+
+def can_manage_contacts(user: Any, brand: Brand) -> bool:
+    return can_manage_contacts_somewhere(user) and can_view_brand(user, brand)
+
+
+def contact_brands(user: Any) -> QuerySet[Brand]:
+    """Brands whose contacts ``user`` may upload and read."""
+    from campaigns.models import Brand
+
+    if not can_manage_contacts_somewhere(user):
+        return Brand.objects.none()
+    return visible_brands(user)
+
+
+def can_view_agent_records(user: Any) -> bool:
+    """The agents page (runs, costs, approval rates, rejection reasons), for the brands
+    the user may see. Managers and admins run the agents; legal reviewers read it too,
+    since the approval rates and rejection reasons are largely their own decisions."""
+    return is_manager(user) or is_admin(user) or is_legal_reviewer(user)
+
+
+def claim_owner_candidates(brand: Brand) -> QuerySet:
+    """People who may own the brand's claims (see ``can_own_claims``): active legal
+    reviewers assigned to it, or legal reviewers who are admins (they see every brand)."""
+    from django.contrib.auth import get_user_model
+    from guardian.shortcuts import get_users_with_perms
+
+    assigned = get_users_with_perms(
+        brand, only_with_perms_in=[ASSIGNMENT_PERMISSION.split(".")[1]], with_group_users=True
+    )
+    admins = Q(groups__name=Role.ADMIN.value) | Q(is_superuser=True)
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=Role.LEGAL.value)
+        .filter(Q(pk__in=assigned.values("pk")) | admins)
+        .distinct()
+        .order_by("username")
+    )

@@ -210,9 +210,11 @@ def active_policy(campaign: Any) -> tuple[DelegationPolicy | None, Policy]:
 
 
 def approved_claims_for(brand_id: int) -> frozenset[str]:
-    """Claims legal has approved for a brand. Until the claims registry exists, none are:
-    every claim an agent uses goes to legal review (the safe default)."""
-    return frozenset()
+    """Claims legal has approved for a brand and that have not expired today: the wordings
+    and variants in its claims registry. Any other claim an agent uses goes to legal."""
+    from memory.selectors import approved_claim_wordings
+
+    return approved_claim_wordings(brand_id)
 
 
 def action_propose(
@@ -229,9 +231,11 @@ def action_propose(
     categories: Iterable[str] = (),
     evidence: dict[str, Any] | None = None,
     cost: Decimal | None = None,
+    agent_run_id: int | None = None,
 ) -> GateResult:
     """The gate every delegated action passes: evaluate the policy, record the decision,
-    then carry the action out, hold it for a person, or refuse it — in one transaction."""
+    then carry the action out, hold it for a person, or refuse it — in one transaction.
+    ``agent_run_id`` ties the decision to the agent run that proposed it (its timeline)."""
     from campaigns.executors import executor_for
     from campaigns.models import Campaign
     from campaigns.services import spent_today
@@ -275,6 +279,7 @@ def action_propose(
             policy=policy_row,
             policy_version=decision.policy_version,
             content_hash=digest,
+            agent_run_id=agent_run_id,
         )
         audit_record(
             actor=actor,

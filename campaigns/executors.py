@@ -13,6 +13,8 @@ from typing import Any
 
 from approvals.domain.audit import Actor
 from approvals.domain.policy import ActionType
+from memory.domain.entries import ChangeInvalid, MemoryChange, parse_memory_change
+from memory.services import memory_change_apply
 
 from .domain.errors import DomainError
 from .models import Campaign
@@ -121,11 +123,37 @@ def _approve_content(
     )
 
 
+def _validate_memory_change(payload: Mapping[str, Any]) -> None:
+    _memory_change(payload)
+
+
+def _memory_change(payload: Mapping[str, Any]) -> MemoryChange:
+    try:
+        return parse_memory_change(payload)
+    except ChangeInvalid as exc:
+        raise PayloadInvalid(str(exc)) from None
+
+
+def _update_brand_memory(
+    campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
+) -> None:
+    memory_change_apply(
+        brand_id=campaign.brand_id,
+        change=_memory_change(payload),
+        actor=actor,
+        authorization=authorization,
+        campaign_id=campaign.pk,
+    )
+
+
 EXECUTORS: dict[ActionType, Executor] = {
     ActionType.PUBLISH_CONTENT: Executor(validate=_validate_content, run=_approve_content),
     ActionType.LAUNCH_CAMPAIGN: Executor(validate=_reason, run=_launch),
     ActionType.PAUSE: Executor(validate=_reason, run=_pause),
     ActionType.CHANGE_BUDGET: Executor(validate=_validate_change_budget, run=_change_budget),
+    ActionType.UPDATE_BRAND_MEMORY: Executor(
+        validate=_validate_memory_change, run=_update_brand_memory
+    ),
 }
 
 

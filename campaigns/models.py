@@ -26,6 +26,15 @@ class Brand(models.Model):
     voice_rules = models.JSONField(
         default=list, blank=True, help_text="House voice rules, one string each."
     )
+    # Agents stop before a run could take the month's language-model spend past this.
+    llm_monthly_cap = models.DecimalField(
+        "LLM spend cap per month",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Leave empty for no cap.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -302,6 +311,10 @@ class ContentVariant(models.Model):
         max_length=16, choices=ContentStatus.choices, default=ContentStatus.APPROVED
     )
     content_hash = models.CharField(max_length=64)
+    # Where the distribution agent placed it, and the destination's id for it.
+    connector = models.CharField(max_length=60, blank=True)
+    placement_id = models.CharField(max_length=120, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

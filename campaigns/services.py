@@ -33,6 +33,7 @@ from .models import (
     Brand,
     Brief,
     Campaign,
+    ContentStatus,
     ContentVariant,
     DailySpend,
     EscalationState,
@@ -94,11 +95,11 @@ def brief_create(
             reason="Brief submitted",
         )
         if start_agents:
-            # The planner picks the brief up once it is committed; nobody starts it.
-            from agents.tasks import plan_campaign
+            # The planner's run is queued with the brief (it survives any crash after
+            # commit) and picked up once committed; nobody starts it.
+            from agents.services import campaign_agents_start
 
-            campaign_id = campaign.pk
-            transaction.on_commit(lambda: plan_campaign.delay(campaign_id))
+            campaign_agents_start(campaign_id=campaign.pk)
     return brief, campaign
 
 
@@ -204,6 +205,10 @@ def campaign_transition_phase(
                 "updated_at",
             ]
         )
+        if effective_at is None:  # a live change, not an import of history
+            from agents.services import campaign_phase_follow_up
+
+            campaign_phase_follow_up(campaign=campaign, to_phase=target)
         audit_record(
             actor=actor,
             action="campaign.phase_changed",
@@ -470,4 +475,61 @@ def content_approve_for_publishing(
             data={"channel": channel, "content_hash": digest, "claims": claims},
         )
         campaign_changed_on_commit(campaign.pk)
+        from agents.services import distribution_request
+
+        distribution_request(campaign=campaign)
     return variant
+
+
+def content_mark_published(
+    *, variant_id: int, connector: str, placement_id: str, actor: Actor
+) -> ContentVariant:
+    """Record that cleared content went out through a connector. Only the exact content
+    that was cleared may go out (invariant 2): a variant whose copy no longer matches
+    its hash is refused."""
+
+    with transaction.atomic():
+        variant = (
+            ContentVariant.objects.select_for_update().select_related("campaign").get(pk=variant_id)
+        )
+        if variant.status == ContentStatus.PUBLISHED:
+            return variant  # a retried run placed it already
+        if variant.status != ContentStatus.APPROVED:
+            raise DomainError(f"This content is {variant.get_status_display().lower()}.")
+        if not content_matches_hash(variant):
+            raise DomainError("This content changed after it was cleared; it needs a new approval.")
+        variant.status, variant.connector, variant.placement_id = (
+            ContentStatus.PUBLISHED,
+            connector,
+            placement_id,
+        )
+        variant.published_at = timezone.now()
+        variant.save(update_fields=["status", "connector", "placement_id", "published_at"])
+        audit_record(
+            actor=actor,
+            action="content.published",
+            target=variant,
+            brand_id=variant.campaign.brand_id,
+            campaign_id=variant.campaign_id,
+            data={
+                "channel": variant.channel,
+                "connector": connector,
+                "placement": placement_id,
+                "content_hash": variant.content_hash,
+            },
+        )
+        campaign_changed_on_commit(variant.campaign_id)
+    return variant
+
+
+def content_matches_hash(variant: ContentVariant) -> bool:
+    from approvals.domain.decisions import content_hash
+
+    return variant.content_hash == content_hash(
+        {
+            "channel": variant.channel,
+            "headline": variant.headline,
+            "body": variant.body,
+            "claims": variant.claims,
+        }
+    )

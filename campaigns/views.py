@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from agents.selectors import campaign_agent_work
 from approvals import policies
 from approvals.domain.audit import Actor
 from controltower import charts
@@ -67,11 +68,19 @@ def _insights_context(campaign) -> dict:
         "sla_evaluations": selectors.campaign_latest_sla(campaign),
         "approvals": selectors.campaign_approvals(campaign),
         "activity": selectors.campaign_recent_activity(campaign),
+        "agent_work": campaign_agent_work(campaign.pk, currency=campaign.brand.currency),
     }
 
 
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(selectors.campaigns_for_user(request.user), pk=pk)
+    if request.htmx and request.GET.get("part") == "agent-work":
+        # A live page catching up after its socket dropped: exactly what a push carries.
+        return render(
+            request,
+            "campaigns/campaign_detail.html#agent-work-update",
+            {"agent_work": campaign_agent_work(campaign.pk, currency=campaign.brand.currency)},
+        )
     context = _detail_context(request, campaign) | _insights_context(campaign)
     return render(request, "campaigns/campaign_detail.html", context)
 

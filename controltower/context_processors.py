@@ -46,6 +46,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     entries.append(("Briefs", reverse("campaigns:brief_list")))
     if policies.can_write_briefs(user):
         entries.append(("New brief", reverse("campaigns:brief_create")))
+    if policies.can_view_agent_records(user):
+        entries.append(("Agents", reverse("agents:index")))
+    entries.append(("Brand memory", reverse("memory:index")))
+    if policies.can_manage_contacts_somewhere(user):
+        entries.append(("Contacts", reverse("crm:index")))
     if policies.is_admin(user):
         entries.append(("Policies", reverse("approvals:policies")))
     if policies.can_use_admin_site(user):

@@ -155,3 +155,38 @@ def push_approval(approval_id: int, *, created: bool = False, escalated: bool = 
             },
         )
         publish(group, {"type": "queue.update", "approval_id": approval_id, "html": html})
+
+
+def campaign_group(campaign_id: int) -> str:
+    """The group of every socket open on ``campaign_id``'s page (its user may see it)."""
+    return f"campaign.{campaign_id}"
+
+
+def agent_work_changed_on_commit(campaign_id: int) -> None:
+    """Announce that a campaign's plan or agent work changed, once the current
+    transaction commits. Not coalesced: runs change a handful of times each."""
+    transaction.on_commit(partial(_agent_work_committed, campaign_id))
+
+
+def _agent_work_committed(campaign_id: int) -> None:
+    try:
+        push_agent_work(campaign_id)
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("Could not announce the agent work of campaign %s: %s", campaign_id, exc)
+
+
+def push_agent_work(campaign_id: int) -> None:
+    """Render the campaign's Plan and Agent work sections once; send them to the
+    campaign's group as out-of-band swaps (the page's own partials)."""
+    from agents.selectors import campaign_agent_work
+
+    agent_work = campaign_agent_work(campaign_id)
+    if agent_work is None:
+        return
+    html = render_to_string(
+        "campaigns/campaign_detail.html#agent-work-update", {"agent_work": agent_work}
+    )
+    publish(
+        campaign_group(campaign_id),
+        {"type": "agent_work.update", "campaign_id": campaign_id, "html": html},
+    )

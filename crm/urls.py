@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "crm"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<slug:brand_slug>/", views.contacts, name="contacts"),
+    path("<slug:brand_slug>/import/", views.import_contacts, name="import"),
+    path("<slug:brand_slug>/import/<int:pk>/confirm/", views.import_confirm, name="import_confirm"),
+]

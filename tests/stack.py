@@ -67,11 +67,13 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def celery_worker(log: Path) -> Iterator[subprocess.Popen]:
-    """A real worker process consuming the test broker (queue purged first)."""
+def celery_worker(log: Path, *, purge: bool = True, **env: str) -> Iterator[subprocess.Popen]:
+    """A real worker process consuming the test broker (queue purged first unless
+    ``purge`` is off), with ``env`` added to its environment."""
     from controltower.celery import app
 
-    app.control.purge()
+    if purge:
+        app.control.purge()
     with log.open("w") as out:
         process = subprocess.Popen(
             [
@@ -89,7 +91,7 @@ def celery_worker(log: Path) -> Iterator[subprocess.Popen]:
                 "--without-gossip",
             ],
             cwd=ROOT,
-            env=process_env(),
+            env=process_env(**env),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

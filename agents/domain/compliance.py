@@ -26,8 +26,8 @@ class BrandRules:
     prohibited_phrases: tuple[str, ...] = ()
     prohibited_claims: tuple[str, ...] = ()
     approved_claims: tuple[str, ...] = ()
-    # approved claim -> the disclaimer that must accompany it
-    required_disclaimers: Mapping[str, str] = field(default_factory=dict)
+    # approved claim -> the disclaimers that must accompany it (a single string is one)
+    required_disclaimers: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
     # words the brand's voice avoids (a warning, not a block)
     avoided_words: tuple[str, ...] = ()
 
@@ -90,17 +90,21 @@ def check_variant(
                     f"“{claim}” is not an approved claim for this brand; legal must approve it.",
                 )
             )
-    disclaimers = {normalise_claim(c): d for c, d in rules.required_disclaimers.items()}
+    disclaimers = {
+        # TRICKY: a bare string is one disclaimer; iterating it would check single letters.
+        normalise_claim(c): (d,) if isinstance(d, str) else tuple(d)
+        for c, d in rules.required_disclaimers.items()
+    }
     for claim in used_claims:
-        disclaimer = disclaimers.get(normalise_claim(claim))
-        if disclaimer and not _contains(text, disclaimer):
-            findings.append(
-                Finding(
-                    "disclaimer.missing",
-                    Severity.BLOCK,
-                    f"“{claim}” needs its disclaimer: “{disclaimer}”.",
+        for disclaimer in disclaimers.get(normalise_claim(claim), ()):
+            if disclaimer and not _contains(text, disclaimer):
+                findings.append(
+                    Finding(
+                        "disclaimer.missing",
+                        Severity.BLOCK,
+                        f"“{claim}” needs its disclaimer: “{disclaimer}”.",
+                    )
                 )
-            )
     for word in rules.avoided_words:
         if _contains(text, word):
             findings.append(

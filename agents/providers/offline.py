@@ -1,21 +1,47 @@
 """The offline composer: the built-in, deterministic stand-in for a language model.
 
-It writes plans and drafts from the brief and the brand's rules alone — no network, no
-randomness, the same input always gives the same output — so the product runs and is
-testable anywhere. The UI labels its work "offline composer" so nobody mistakes it for
-an LLM. Its output goes through the same handoff schemas and compliance checks as a real
+It writes each specialist's output from the facts it is given — the brief, the brand's
+memory, what earlier agents handed on — with no network and no randomness: the same
+facts always give the same output, so the product runs and is testable anywhere. The UI
+labels its work "offline composer" so nobody mistakes it for an LLM. Its output goes
+through the same pydantic-ai runtime, handoff schemas and compliance checks as a real
 model's.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agents.domain.compliance import CHANNEL_LIMITS
-from agents.domain.handoffs import DraftsV1, DraftVariant, PlanStep, PlanV1
+from agents.domain.handoffs import (
+    Arm,
+    CrmV1,
+    DraftsV1,
+    DraftVariant,
+    ExperimentV1,
+    LeadScore,
+    Observation,
+    PerformanceV1,
+    PlanStep,
+    PlanV1,
+    ReportV1,
+    ResearchV1,
+    Segment,
+)
+from agents.domain.leads import LeadFacts, score_lead
 
 LABEL = "offline composer"
+
+
+@dataclass(frozen=True)
+class MemoryNote:
+    """One brand-memory entry as agents see it: citable by ``ref``."""
+
+    ref: str
+    kind: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -33,6 +59,14 @@ class BriefFacts:
     offer: str = ""
     required_claims: Sequence[str] = ()
     voice_rules: Sequence[str] = ()
+    memory: Sequence[MemoryNote] = ()
+    contacts: int = 0  # first-party contacts the brand uploaded
+
+    def notes(self, *kinds: str) -> list[MemoryNote]:
+        return [note for note in self.memory if note.kind in kinds]
+
+
+# --- Planner ---------------------------------------------------------------------------
 
 
 def compose_plan(brief: BriefFacts) -> PlanV1:
@@ -70,6 +104,15 @@ def compose_plan(brief: BriefFacts) -> PlanV1:
             expected_output="A plain-language report for leadership",
         ),
     ]
+    if brief.contacts:
+        steps.insert(
+            1,
+            PlanStep(
+                specialist="crm",
+                goal=_fit(f"Score and segment the {brief.contacts} uploaded contacts"),
+                expected_output="Lead scores, segments and sales-handoff notes",
+            ),
+        )
     return PlanV1(
         campaign_id=brief.campaign_id,
         objective=_fit(brief.objective, 2000),
@@ -78,20 +121,77 @@ def compose_plan(brief: BriefFacts) -> PlanV1:
     )
 
 
-def compose_drafts(brief: BriefFacts) -> DraftsV1:
-    """Two variants per channel: one leads with the benefit, one with the offer."""
+# --- Research --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AudienceFacts:
+    """What the uploaded contacts look like, in counts (never the contacts themselves)."""
+
+    total: int = 0
+    reachable: int = 0  # subscribed and not suppressed
+    top_titles: Sequence[tuple[str, int]] = ()
+    top_countries: Sequence[tuple[str, int]] = ()
+
+
+def compose_research(brief: BriefFacts, audience: AudienceFacts) -> ResearchV1:
+    """Segments from the brand's memory first (they carry evidence), else the brief's ICP."""
+    segments = [
+        Segment(
+            name=_fit(note.text.split(":")[0].split("—")[0].strip() or note.text, 300),
+            rationale=_fit(f"In the brand's memory: {note.text}", 2000),
+            contacts=audience.reachable if i == 0 else 0,
+            cites=[note.ref],
+        )
+        for i, note in enumerate(brief.notes("segment")[:3])
+    ]
+    if not segments:
+        segments = [
+            Segment(
+                name=_fit(brief.audience or f"{brief.brand_name} customers"),
+                rationale=_fit(f"The brief's ICP: {brief.audience or 'not stated'}", 2000),
+                contacts=audience.reachable,
+            )
+        ]
+    insights = []
+    if audience.total:
+        insights.append(
+            f"{audience.total} contacts uploaded, {audience.reachable} reachable "
+            "(subscribed and not suppressed)"
+        )
+        if audience.top_titles:
+            insights.append(_fit("Most common roles: " + _counts(audience.top_titles)))
+        if audience.top_countries:
+            insights.append(_fit("Most common countries: " + _counts(audience.top_countries)))
+    for note in brief.notes("working_angle")[:2]:
+        insights.append(_fit(f"Worked before ({note.ref}): {note.text}"))
+    return ResearchV1(campaign_id=brief.campaign_id, segments=segments, insights=insights)
+
+
+# --- Content ---------------------------------------------------------------------------
+
+
+def compose_drafts(brief: BriefFacts, segment: str = "") -> DraftsV1:
+    """Two variants per channel: one leads with the benefit, one with the offer (or with
+    an angle the brand's memory says worked). Each cites the memory it used."""
     variants = []
     claim_line = " ".join(f"{c.rstrip('.')}." for c in brief.required_claims)
+    voice = brief.notes("voice_rule")[:3]
+    voice_cites = [note.ref for note in voice] or [
+        _fit(f"voice: {rule}") for rule in brief.voice_rules[:3]
+    ]
+    angle = next(iter(brief.notes("working_angle")), None)
     for channel in brief.channels:
         limits = CHANNEL_LIMITS.get(channel, {"headline": 100, "body": 500})
         angles = [
-            (f"{brief.title}: {brief.objective}", f"{brief.objective} {brief.offer}"),
+            (f"{brief.title}: {brief.objective}", f"{brief.objective} {brief.offer}", []),
             (
                 f"{brief.offer or brief.title} from {brief.brand_name}",
-                f"{brief.offer} {brief.objective}",
+                f"{angle.text if angle else brief.offer} {brief.objective}",
+                [angle.ref] if angle else [],
             ),
         ]
-        for headline, body in angles:
+        for headline, body, extra_cites in angles:
             text = " ".join(f"{body} {claim_line}".split())
             variants.append(
                 DraftVariant(
@@ -101,10 +201,187 @@ def compose_drafts(brief: BriefFacts) -> DraftsV1:
                     # so a required claim is never the part that gets dropped.
                     body=_fit_keeping(text, claim_line, limits["body"]),
                     claims=list(brief.required_claims),
-                    cites=[_fit(f"voice: {rule}") for rule in brief.voice_rules[:3]],
+                    cites=[*voice_cites, *extra_cites],
+                    segment=_fit(segment),
                 )
             )
     return DraftsV1(campaign_id=brief.campaign_id, variants=variants)
+
+
+# --- Experimentation -------------------------------------------------------------------
+
+#: Planning assumptions for the minimum sample: a 2 % baseline conversion rate and a
+#: 20 % relative lift worth detecting, at ~80 % power and 5 % significance (n ≈ 16pq/δ²).
+BASELINE_RATE, DETECTABLE_LIFT = 0.02, 0.20
+
+
+def compose_experiment(campaign_id: int, metric: str, drafts: DraftsV1) -> ExperimentV1:
+    arms = drafts.variants
+    delta = BASELINE_RATE * DETECTABLE_LIFT
+    minimum = round(16 * BASELINE_RATE * (1 - BASELINE_RATE) / delta**2, -2)
+    share = round(1 / len(arms), 6)
+    return ExperimentV1(
+        campaign_id=campaign_id,
+        primary_metric=_fit(metric),
+        arms=[
+            Arm(
+                label=f"{variant.channel} #{i + 1}",
+                channel=variant.channel,
+                headline=variant.headline,
+                # The last arm absorbs rounding so the shares add up to exactly 1.
+                share=share if i < len(arms) - 1 else round(1 - share * (len(arms) - 1), 6),
+            )
+            for i, variant in enumerate(arms)
+        ],
+        minimum_sample_per_arm=int(minimum),
+        stop_rule=(
+            "Stop an arm when a guardrail (CPA, frequency, unsubscribes) breaches, or when "
+            "it has under 5 % chance of being best after the minimum sample"
+        ),
+        scale_rule=(
+            "Move budget toward an arm with over 95 % chance of being best after the "
+            "minimum sample, within the delegation policy's limits"
+        ),
+    )
+
+
+# --- CRM -------------------------------------------------------------------------------
+
+
+def compose_crm(campaign_id: int, leads: Sequence[LeadFacts]) -> CrmV1:
+    scores = [score_lead(lead) for lead in leads]
+    by_segment = Counter(s.segment for s in scores)
+    return CrmV1(
+        campaign_id=campaign_id,
+        scores=[
+            LeadScore(contact_id=s.contact_id, score=s.score, segment=s.segment, note=s.note)
+            for s in scores
+        ],
+        summary=_fit(
+            f"Scored {len(scores)} contacts: "
+            + (", ".join(f"{n} {segment}" for segment, n in by_segment.most_common()) or "none")
+        ),
+    )
+
+
+# --- Performance and reporting ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryFacts:
+    """A campaign's delivery so far, in totals."""
+
+    campaign_id: int
+    name: str
+    phase: str
+    success_metric: str  # "cpa", "ctr", "conversions", …
+    target: float | None
+    impressions: int = 0
+    clicks: int = 0
+    conversions: int = 0
+    spend: float = 0.0
+    budget: float = 0.0
+    open_flags: Sequence[str] = ()
+    approvals_waiting: int = 0
+    drafts_held_back: int = 0
+    variants_live: int = 0
+    notes: Sequence[str] = field(default_factory=tuple)
+
+    @property
+    def cpa(self) -> float | None:
+        return round(self.spend / self.conversions, 2) if self.conversions else None
+
+    @property
+    def ctr(self) -> float | None:
+        return round(100 * self.clicks / self.impressions, 2) if self.impressions else None
+
+
+def compose_performance(facts: DeliveryFacts) -> PerformanceV1:
+    observations = []
+    if facts.cpa is not None:
+        observations.append(_observe("CPA", facts.cpa, _target(facts, "cpa"), lower_is_better=True))
+    if facts.ctr is not None:
+        observations.append(_observe("CTR %", facts.ctr, _target(facts, "ctr"), False))
+    if facts.budget:
+        observations.append(
+            Observation(
+                metric="budget used %",
+                value=round(100 * facts.spend / facts.budget, 1),
+                verdict="on track" if facts.spend <= facts.budget else "off track",
+                note=f"{facts.spend:.2f} of {facts.budget:.2f} spent",
+            )
+        )
+    off = [o.metric for o in observations if o.verdict == "off track"]
+    summary = (
+        "No delivery yet: nothing to judge."
+        if not facts.impressions
+        else f"Off track on {', '.join(off)}."
+        if off
+        else "On track on every measure watched."
+    )
+    return PerformanceV1(campaign_id=facts.campaign_id, observations=observations, summary=summary)
+
+
+def compose_report(facts: DeliveryFacts) -> ReportV1:
+    changed = [
+        f"{facts.impressions:,} impressions, {facts.clicks:,} clicks and "
+        f"{facts.conversions:,} conversions so far for {facts.spend:,.2f} spent"
+    ]
+    if facts.variants_live:
+        changed.append(f"{facts.variants_live} variants cleared for publishing")
+    why = []
+    if facts.cpa is not None:
+        target = _target(facts, "cpa")
+        why.append(
+            f"CPA is {facts.cpa:.2f}"
+            + (f" against a target of {target:.2f}" if target is not None else "")
+        )
+    if facts.drafts_held_back:
+        why.append(f"{facts.drafts_held_back} drafts were held back by the brand's rules")
+    why.extend(_fit(f"Open flag: {flag}") for flag in facts.open_flags[:3])
+    if not why:
+        why.append("The campaign has no delivery to explain yet")
+    nxt = []
+    if facts.approvals_waiting:
+        nxt.append(f"{facts.approvals_waiting} decisions wait in the approval queues")
+    if facts.open_flags:
+        nxt.append("Resolve the open flags before widening spend")
+    nxt.append("Keep the test running to its minimum sample before naming a winner")
+    return ReportV1(
+        campaign_id=facts.campaign_id,
+        headline=_fit(f"{facts.name}: {facts.phase}, {_verdict(facts)}"),
+        what_changed=[_fit(c) for c in changed],
+        why=why,
+        what_next=[_fit(n) for n in nxt],
+    )
+
+
+# --- Helpers ---------------------------------------------------------------------------
+
+
+def _target(facts: DeliveryFacts, metric: str) -> float | None:
+    return facts.target if facts.success_metric == metric else None
+
+
+def _observe(metric: str, value: float, target: float | None, lower_is_better: bool):
+    if target is None:
+        return Observation(metric=metric, value=value, verdict="watch", note="No target set")
+    good = value <= target if lower_is_better else value >= target
+    near = abs(value - target) <= 0.1 * target
+    verdict = "on track" if good else "watch" if near else "off track"
+    return Observation(
+        metric=metric, value=value, target=target, verdict=verdict, note=f"target {target:g}"
+    )
+
+
+def _verdict(facts: DeliveryFacts) -> str:
+    if facts.open_flags:
+        return f"{len(facts.open_flags)} open flag(s)"
+    return "delivering" if facts.impressions else "not delivering yet"
+
+
+def _counts(pairs: Sequence[tuple[str, int]]) -> str:
+    return ", ".join(f"{name} ({n})" for name, n in pairs)
 
 
 def _fit(text: str, limit: int = 300) -> str:

@@ -6,9 +6,11 @@ With nothing set, the product runs on the embedded defaults: a SQLite file under
 ``ALLOWED_HOSTS`` and turns ``DEBUG`` off.
 """
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -172,6 +174,18 @@ CELERY_BEAT_SCHEDULE: dict = {
         # A tick still queued after one interval is dropped: the next does the same work.
         "options": {"expires": CONTROLTOWER_APPROVAL_SWEEP_SECONDS},
     },
+    # Runs stranded by a killed worker go back to the queue (agents.services.agent_runs_reap).
+    "agents.reap-runs": {
+        "task": "agents.reap_runs",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+    # Tells legal owners of claims that expire soon (each once); a missed day catches up.
+    "memory.claim-expiry-notices": {
+        "task": "memory.send_claim_expiry_notices",
+        "schedule": crontab(hour=7, minute=0),
+        "options": {"expires": 12 * 60 * 60},
+    },
 }
 
 # --- Auth, roles, object permissions -------------------------------------------
@@ -269,3 +283,49 @@ CONTROLTOWER_CLAIM_MINUTES = env.int("CONTROLTOWER_CLAIM_MINUTES", default=30)
 # A decision made within this many seconds of the reviewer taking the item is flagged as
 # rubber-stamping on the admin's queue analytics.
 CONTROLTOWER_RUBBER_STAMP_SECONDS = env.float("CONTROLTOWER_RUBBER_STAMP_SECONDS", default=10)
+
+# Agent runs (agents/services.py). A worker holds a run for the lease; past it, the
+# reaper (beat, every minute) re-queues the run. Keep it above the task's time limit.
+CONTROLTOWER_AGENT_LEASE_SECONDS = env.int("CONTROLTOWER_AGENT_LEASE_SECONDS", default=180)
+# A queued run whose task has not started in this long is sent again (lost message).
+CONTROLTOWER_AGENT_QUEUE_GRACE_SECONDS = env.int(
+    "CONTROLTOWER_AGENT_QUEUE_GRACE_SECONDS", default=600
+)
+# A run whose worker died this many times is failed and escalated, not tried again.
+CONTROLTOWER_AGENT_MAX_INTERRUPTIONS = env.int("CONTROLTOWER_AGENT_MAX_INTERRUPTIONS", default=3)
+
+# --- Language models (agents/providers) ------------------------------------------
+# offline: the built-in composer — deterministic, no network, labelled as such in the UI.
+# openai: any OpenAI-compatible endpoint (OpenAI itself when LLM_BASE_URL is blank; Ollama,
+# vLLM…). anthropic: Claude. See README "Language models".
+LLM_PROVIDER = env.str("LLM_PROVIDER", default="offline").strip().lower()
+LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
+LLM_MODEL = env.str("LLM_MODEL", default="")
+LLM_API_KEY = env.str("LLM_API_KEY", default="")  # blank is fine for a local server
+LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60)
+# Invalid output goes back to the model this many times, then the run escalates.
+LLM_OUTPUT_RETRIES = env.int("LLM_OUTPUT_RETRIES", default=2)
+LLM_MAX_OUTPUT_TOKENS = env.int("LLM_MAX_OUTPUT_TOKENS", default=4000)
+# A larger prompt is refused unsent; with the two above, this bounds what one run can cost.
+LLM_MAX_INPUT_TOKENS = env.int("LLM_MAX_INPUT_TOKENS", default=50_000)
+try:
+    LLM_PRICE_INPUT_PER_MTOK = Decimal(env.str("LLM_PRICE_INPUT_PER_MTOK", default="0"))
+    LLM_PRICE_OUTPUT_PER_MTOK = Decimal(env.str("LLM_PRICE_OUTPUT_PER_MTOK", default="0"))
+except InvalidOperation:
+    raise ImproperlyConfigured(
+        "LLM_PRICE_INPUT_PER_MTOK and LLM_PRICE_OUTPUT_PER_MTOK are prices per million "
+        "tokens, e.g. 0.15."
+    ) from None
+if LLM_PROVIDER not in ("offline", "openai", "anthropic"):
+    raise ImproperlyConfigured(
+        f"LLM_PROVIDER must be offline, openai or anthropic; got “{LLM_PROVIDER}”. "
+        "Leave it unset for the offline composer."
+    )
+if LLM_PROVIDER != "offline" and not LLM_MODEL:
+    raise ImproperlyConfigured(
+        f"LLM_PROVIDER={LLM_PROVIDER} needs LLM_MODEL, the model's name "
+        "(e.g. llama3.1 for Ollama, gpt-4o-mini for OpenAI, claude-sonnet-4-6 for Anthropic)."
+    )
+
+# Legal owners of approved claims are emailed this many days before a claim expires.
+CONTROLTOWER_CLAIM_EXPIRY_NOTICE_DAYS = env.int("CONTROLTOWER_CLAIM_EXPIRY_NOTICE_DAYS", default=14)

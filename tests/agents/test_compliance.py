@@ -5,8 +5,11 @@ from agents.domain.compliance import BrandRules, Severity, blocks, check_variant
 RULES = BrandRules(
     prohibited_phrases=("best coffee in the world",),
     prohibited_claims=("clinically proven",),
-    approved_claims=("Roasted to order", "Free shipping over 40"),
-    required_disclaimers={"Free shipping over 40": "Orders within the EU"},
+    approved_claims=("Roasted to order", "Free shipping over 40", "Sleep stages tracked all night"),
+    required_disclaimers={
+        "Free shipping over 40": "Orders within the EU",
+        "Sleep stages tracked all night": ("Not a medical device", "Results vary"),
+    },
     avoided_words=("snob",),
 )
 
@@ -42,6 +45,16 @@ def test_an_approved_claim_without_its_disclaimer_blocks():
         body="Free shipping over 40. Orders within the EU.", claims=["free shipping over 40"]
     )
     assert ok == []
+
+
+def test_a_claim_with_several_disclaimers_needs_each_of_them():
+    claim = ["Sleep stages tracked all night"]
+    findings = check(body="Sleep stages tracked all night. Not a medical device.", claims=claim)
+    assert [f.message for f in findings] == [
+        "“Sleep stages tracked all night” needs its disclaimer: “Results vary”."
+    ]
+    both = "Sleep stages tracked all night. Not a medical device. Results vary."
+    assert check(body=both, claims=claim) == []
 
 
 def test_voice_rules_warn_but_do_not_block():

@@ -52,11 +52,37 @@ def test_admin_sees_every_brand(login, admin_user, campaign_a, campaign_b):
 @pytest.mark.parametrize(
     ("who", "visible", "hidden"),
     [
-        ("manager", ["Control tower", "Approvals", "Briefs", "New brief"], ["Administration"]),
-        ("legal_a", ["Control tower", "Approvals", "Briefs"], ["New brief", "Administration"]),
+        (
+            "manager",
+            [
+                "Control tower",
+                "Approvals",
+                "Briefs",
+                "New brief",
+                "Agents",
+                "Brand memory",
+                "Contacts",
+            ],
+            ["Administration"],
+        ),
+        (
+            "legal_a",
+            ["Control tower", "Approvals", "Briefs", "Agents", "Brand memory"],
+            ["New brief", "Contacts", "Administration"],
+        ),
         (
             "admin_user",
-            ["Control tower", "Approvals", "Briefs", "New brief", "Policies", "Administration"],
+            [
+                "Control tower",
+                "Approvals",
+                "Briefs",
+                "New brief",
+                "Agents",
+                "Brand memory",
+                "Contacts",
+                "Policies",
+                "Administration",
+            ],
             [],
         ),
     ],

@@ -42,13 +42,24 @@ def test_seed_demo_builds_a_demo_each_role_can_use(settings, client, capsys):
     assert Campaign.objects.count() == 12
 
     expected_nav = {
-        "manager": ["Control tower", "Approvals (3)", "Briefs", "New brief"],
-        "legal": ["Control tower", "Approvals (1)", "Briefs"],
+        "manager": [
+            "Control tower",
+            "Approvals (3)",
+            "Briefs",
+            "New brief",
+            "Agents",
+            "Brand memory",
+            "Contacts",
+        ],
+        "legal": ["Control tower", "Approvals (1)", "Briefs", "Agents", "Brand memory"],
         "admin": [
             "Control tower",
             "Approvals",
             "Briefs",
             "New brief",
+            "Agents",
+            "Brand memory",
+            "Contacts",
             "Policies",
             "Administration",
         ],

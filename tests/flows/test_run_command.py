@@ -32,9 +32,27 @@ SCRUB = {
 }
 
 EXPECTED_NAV = {
-    "manager": ["Control tower", "Approvals (3)", "Briefs", "New brief"],
-    "legal": ["Control tower", "Approvals (1)", "Briefs"],
-    "admin": ["Control tower", "Approvals", "Briefs", "New brief", "Policies", "Administration"],
+    "manager": [
+        "Control tower",
+        "Approvals (3)",
+        "Briefs",
+        "New brief",
+        "Agents",
+        "Brand memory",
+        "Contacts",
+    ],
+    "legal": ["Control tower", "Approvals (1)", "Briefs", "Agents", "Brand memory"],
+    "admin": [
+        "Control tower",
+        "Approvals",
+        "Briefs",
+        "New brief",
+        "Agents",
+        "Brand memory",
+        "Contacts",
+        "Policies",
+        "Administration",
+    ],
 }
 
 

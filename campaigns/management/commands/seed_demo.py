@@ -4,6 +4,8 @@ from django.utils import timezone
 
 from campaigns.demo import seed_demo
 from campaigns.models import Brand
+from crm.demo import seed_demo_contacts
+from memory.demo import seed_brand_memory
 
 
 class Command(BaseCommand):
@@ -19,7 +21,10 @@ class Command(BaseCommand):
         if Brand.objects.exists():
             self.stdout.write("The database already has data; demo not seeded.")
             return
-        logins = seed_demo(today=timezone.localdate())
+        today = timezone.localdate()
+        logins = seed_demo(today=today)
+        seed_brand_memory(today=today)
+        seed_demo_contacts()
         self.stdout.write(self.style.SUCCESS("Demo seeded. Logins:"))
         for login in logins:
             self.stdout.write(f"  {login.role.value:<18} {login.username} / {login.password}")

@@ -1,0 +1,138 @@
+"""Reading what specialists work from, as plain values (read-only; no writes here).
+
+Everything gathered here may reach a language model as data, so it is what the model
+needs and no more: counts rather than contact lists where counts will do, email domains
+rather than addresses, and text flagged as instructions withheld.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, is_dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Sum
+
+from agents.providers.offline import AudienceFacts, BriefFacts, DeliveryFacts, MemoryNote
+from campaigns.models import Campaign
+
+
+def brief_facts(campaign: Campaign) -> BriefFacts:
+    brief = campaign.brief
+    return BriefFacts(
+        campaign_id=campaign.pk,
+        brand_name=campaign.brand.name,
+        title=brief.title,
+        objective=brief.objective,
+        success_metric=brief.get_success_metric_display(),
+        channels=list(brief.channels),
+        audience=brief.audience,
+        tone=brief.tone,
+        offer=brief.offer,
+        required_claims=list(brief.required_claims),
+        voice_rules=list(campaign.brand.voice_rules or []),
+        memory=memory_notes(campaign.brand_id),
+        contacts=audience_facts(campaign.brand_id).total,
+    )
+
+
+def memory_notes(brand_id: int) -> tuple[MemoryNote, ...]:
+    from memory.selectors import memory_for_agents
+
+    return tuple(
+        MemoryNote(ref=fact.ref, kind=str(fact.kind), text=fact.text)
+        for fact in memory_for_agents(brand_id)
+    )
+
+
+def audience_facts(brand_id: int) -> AudienceFacts:
+    from crm.models import Contact
+
+    contacts = Contact.objects.filter(brand_id=brand_id)
+    total = contacts.count()
+    if not total:
+        return AudienceFacts()
+    reachable = contacts.mailable().count()
+    return AudienceFacts(
+        total=total,
+        reachable=reachable,
+        top_titles=_top(contacts, "job_title"),
+        top_countries=_top(contacts, "country"),
+    )
+
+
+def _top(contacts, field: str, n: int = 3) -> tuple[tuple[str, int], ...]:
+    rows = (
+        contacts.exclude(**{field: ""})
+        .values(field)
+        .annotate(n=Count("id"))
+        .order_by("-n", field)[:n]
+    )
+    return tuple((row[field], row["n"]) for row in rows)
+
+
+def delivery_facts(campaign: Campaign) -> DeliveryFacts:
+    from approvals.models import ApprovalRequest, ApprovalStatus, AuditEvent
+    from campaigns.models import AnomalyFlag, ContentVariant
+
+    totals = campaign.performance_samples.aggregate(
+        impressions=Sum("impressions"),
+        clicks=Sum("clicks"),
+        conversions=Sum("conversions"),
+        spend=Sum("spend"),
+    )
+    brief = campaign.brief
+    return DeliveryFacts(
+        campaign_id=campaign.pk,
+        name=campaign.name,
+        phase=campaign.get_phase_display(),
+        success_metric=brief.success_metric,
+        target=float(brief.success_target) if brief.success_target is not None else None,
+        impressions=totals["impressions"] or 0,
+        clicks=totals["clicks"] or 0,
+        conversions=totals["conversions"] or 0,
+        spend=float(totals["spend"] or Decimal("0")),
+        budget=float(campaign.budget_total),
+        open_flags=tuple(
+            flag.explanation
+            for flag in AnomalyFlag.objects.filter(campaign=campaign).exclude(state="resolved")[:5]
+        ),
+        approvals_waiting=ApprovalRequest.objects.filter(
+            campaign=campaign, status=ApprovalStatus.PENDING
+        ).count(),
+        drafts_held_back=AuditEvent.objects.filter(
+            campaign_id=campaign.pk, action="content.held_back"
+        ).count(),
+        variants_live=ContentVariant.objects.filter(campaign=campaign).count(),
+    )
+
+
+def as_data(value: Any) -> Any:
+    """Facts as JSON-ready data for the model."""
+    if is_dataclass(value):
+        return {k: as_data(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: as_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_data(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Counter):
+        return dict(value)
+    return value
+
+
+def plan_steps(campaign_id: int) -> set[str]:
+    """The specialists the campaign's plan names (validated again as it is read)."""
+    from agents.models import Handoff, HandoffStatus
+    from agents.services import handoff_read
+
+    plan = (
+        Handoff.objects.filter(campaign_id=campaign_id, kind="plan", status=HandoffStatus.ACCEPTED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if plan is None:
+        return set()
+    return {step.specialist for step in handoff_read(plan).steps}

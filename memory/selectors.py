@@ -1,0 +1,226 @@
+"""Reads of brand memory and the claims registry: what agents read before they write, and
+what the pages show."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from agents.domain.compliance import BrandRules
+from approvals import policies
+from campaigns.domain.briefs import normalise_claim
+
+from .domain.claims import ClaimStatus, ExpiryState, expiry_state
+from .domain.entries import KINDS, evidence_summary
+from .models import Claim, EntryStatus, MemoryEntry, MemoryVersion
+
+APPROVED_CLAIM_KIND = "approved_claim"
+
+
+@dataclass(frozen=True)
+class MemoryFact:
+    """One fact as agents read it. Agents cite ``ref`` (``M12``, ``C3``) for what they use."""
+
+    ref: str
+    kind: str
+    text: str
+    evidence: str = ""
+    disclaimers: tuple[str, ...] = ()
+
+
+def _approved_claims(brand_id: int, today: date) -> QuerySet[Claim]:
+    # On its expiry date a claim counts as unapproved (``claim_is_approved_on``).
+    return Claim.objects.filter(
+        brand_id=brand_id, status=ClaimStatus.APPROVED, expires_on__gt=today
+    ).order_by("pk")
+
+
+def _active_entries(brand_id: int) -> QuerySet[MemoryEntry]:
+    return MemoryEntry.objects.filter(brand_id=brand_id, status=EntryStatus.ACTIVE)
+
+
+def approved_claim_wordings(brand_id: int, *, today: date | None = None) -> frozenset[str]:
+    """Every wording (canonical and variants) of the brand's claims approved and not
+    expired on ``today``: drafts using them need no new legal review."""
+    today = today or timezone.localdate()
+    wordings: set[str] = set()
+    for wording, variants in _approved_claims(brand_id, today).values_list("wording", "variants"):
+        wordings.add(wording)
+        wordings.update(variants)
+    return frozenset(wordings)
+
+
+def brand_rules(
+    brand_id: int,
+    *,
+    today: date | None = None,
+    extra_prohibited_claims: Iterable[str] = (),
+) -> BrandRules:
+    """The brand's rules for checking a draft: prohibited phrases and claims from active
+    memory (plus ``extra_prohibited_claims``, e.g. the brief's), and the approved claims
+    with the disclaimers each wording needs."""
+    today = today or timezone.localdate()
+    phrases: list[str] = []
+    prohibited: list[str] = []
+    kinds = ["prohibited_phrase", "prohibited_claim"]
+    rows = _active_entries(brand_id).filter(kind__in=kinds).order_by("pk")
+    for kind, text in rows.values_list("kind", "text"):
+        (phrases if kind == "prohibited_phrase" else prohibited).append(text)
+    approved: list[str] = []
+    disclaimers: dict[str, tuple[str, ...]] = {}
+    for claim in _approved_claims(brand_id, today).only("wording", "variants", "disclaimers"):
+        for wording in claim.wordings:
+            approved.append(wording)
+            if claim.disclaimers:
+                disclaimers[wording] = tuple(claim.disclaimers)
+    return BrandRules(
+        prohibited_phrases=tuple(_unique(phrases)),
+        prohibited_claims=tuple(_unique([*prohibited, *extra_prohibited_claims])),
+        approved_claims=tuple(_unique(approved)),
+        required_disclaimers=disclaimers,
+    )
+
+
+def memory_for_agents(brand_id: int, *, today: date | None = None) -> list[MemoryFact]:
+    """The brand's live memory for an agent's prompt: active entries in the order of
+    ``KINDS`` (then oldest first), then the claims approved today."""
+    today = today or timezone.localdate()
+    order = list(KINDS)
+    entries = sorted(
+        _active_entries(brand_id).only("pk", "kind", "text", "evidence"),
+        key=lambda e: (order.index(e.kind), e.pk),
+    )
+    facts = [MemoryFact(e.ref, e.kind, e.text, evidence_summary(e.evidence)) for e in entries]
+    for claim in _approved_claims(brand_id, today):
+        facts.append(
+            MemoryFact(
+                claim.ref,
+                APPROVED_CLAIM_KIND,
+                claim.wording,
+                _claim_summary(claim),
+                tuple(claim.disclaimers),
+            )
+        )
+    return facts
+
+
+def _claim_summary(claim: Claim) -> str:
+    parts = []
+    if claim.variants:
+        parts.append("also worded: " + "; ".join(f"“{v}”" for v in claim.variants))
+    parts.append(f"in {', '.join(claim.jurisdictions)}")
+    parts.append(f"expires on {claim.expires_on.isoformat()}")
+    return ", ".join(parts)
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    unique = []
+    for item in items:
+        if normalise_claim(item) not in seen:
+            seen.add(normalise_claim(item))
+            unique.append(item)
+    return unique
+
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+def memory_brands_for_user(user: Any, *, today: date | None = None) -> QuerySet:
+    """The brands whose memory ``user`` may read, with the counts the index shows."""
+    today = today or timezone.localdate()
+    return (
+        policies.visible_brands(user)
+        .annotate(
+            active_entries=Count(
+                "memory_entries",
+                filter=Q(memory_entries__status=EntryStatus.ACTIVE),
+                distinct=True,
+            ),
+            approved_claims=Count(
+                "claims",
+                filter=Q(claims__status=ClaimStatus.APPROVED, claims__expires_on__gt=today),
+                distinct=True,
+            ),
+            pending_claims=Count(
+                "claims", filter=Q(claims__status=ClaimStatus.PENDING), distinct=True
+            ),
+        )
+        .order_by("name")
+    )
+
+
+@dataclass(frozen=True)
+class KindGroup:
+    kind: str
+    label: str
+    entries: list[MemoryEntry]
+
+
+def memory_by_kind(brand: Any, *, show_retired: bool = False) -> list[KindGroup]:
+    """The brand's entries grouped by kind (every kind, empty ones too, so the page shows
+    what is missing), each with its current version (who changed it last) attached as
+    ``entry.current``."""
+    entries = MemoryEntry.objects.filter(brand=brand)
+    if not show_retired:
+        entries = entries.filter(status=EntryStatus.ACTIVE)
+    entries = list(entries.order_by("pk"))
+    current = {
+        v.entry_id: v
+        for v in MemoryVersion.objects.filter(
+            entry__in=[e.pk for e in entries], number=F("entry__version")
+        ).select_related("changed_by_user")
+    }
+    groups = {kind: KindGroup(kind, label, []) for kind, label in KINDS.items()}
+    for entry in entries:
+        entry.current = current.get(entry.pk)
+        entry.evidence_text = evidence_summary(entry.evidence)
+        groups[entry.kind].entries.append(entry)
+    return list(groups.values())
+
+
+def entry_history(entry: MemoryEntry) -> QuerySet[MemoryVersion]:
+    """Every version of an entry, newest first."""
+    return entry.versions.select_related("changed_by_user").order_by("-number")
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    claim: Claim
+    expiry: ExpiryState
+    days_left: int
+
+    @property
+    def usable(self) -> bool:
+        return self.claim.status == ClaimStatus.APPROVED and self.expiry != ExpiryState.EXPIRED
+
+
+def claims_for_brand(brand: Any, *, today: date | None = None) -> list[ClaimRow]:
+    """The brand's registry: pending first (they need legal), then approved, then the rest;
+    expiry read against ``today``."""
+    order = {
+        ClaimStatus.PENDING: 0,
+        ClaimStatus.APPROVED: 1,
+        ClaimStatus.REJECTED: 2,
+        ClaimStatus.RETIRED: 3,
+    }
+    claims = Claim.objects.filter(brand=brand).select_related(
+        "brand", "legal_owner", "proposed_by", "reviewed_by", "retired_by", "renews"
+    )
+    rows = [claim_row(claim, today=today) for claim in claims]
+    return sorted(rows, key=lambda r: (order[ClaimStatus(r.claim.status)], r.claim.expires_on))
+
+
+def claim_row(claim: Claim, *, today: date | None = None) -> ClaimRow:
+    today = today or timezone.localdate()
+    days = settings.CONTROLTOWER_CLAIM_EXPIRY_NOTICE_DAYS
+    state = expiry_state(
+        status=claim.status, expires_on=claim.expires_on, today=today, notice_days=days
+    )
+    return ClaimRow(claim, state, (claim.expires_on - today).days)

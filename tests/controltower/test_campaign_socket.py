@@ -1,0 +1,152 @@
+"""A campaign page's socket: it joins the campaign's group only for a campaign its user
+may see, and receives the plan and agent work rendered once, as out-of-band swaps."""
+
+import asyncio
+import logging
+
+import pytest
+from channels.db import database_sync_to_async  # closes its DB connections
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from agents.models import AgentRun, Handoff
+from controltower import realtime
+from controltower.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+QUIET = 0.6  # seconds of silence that count as "received nothing"
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+async def open_socket(user, query=""):
+    cookie = await database_sync_to_async(session_cookie)(user)
+    headers = [(b"origin", b"http://localhost"), (b"cookie", f"sessionid={cookie}".encode())]
+    communicator = WebsocketCommunicator(application, f"/ws/tower/{query}", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    return communicator
+
+
+def plan_for(campaign) -> None:
+    """A planner run with its accepted plan, as agents.services leaves them, announced
+    the way the services announce it."""
+    with transaction.atomic():
+        run = AgentRun.objects.create(
+            campaign=campaign,
+            agent="planner",
+            key=f"plan:{campaign.pk}",
+            status="succeeded",
+            model_label="offline composer",
+            attempts=1,
+            started_at=timezone.now(),
+            finished_at=timezone.now(),
+        )
+        Handoff.objects.create(
+            run=run,
+            campaign=campaign,
+            kind="plan",
+            schema_version=1,
+            status="accepted",
+            payload={
+                "schema_version": 1,
+                "campaign_id": campaign.pk,
+                "objective": f"The plan of {campaign.name}",
+                "success_metric": "Conversions",
+                "steps": [
+                    {
+                        "specialist": "content",
+                        "goal": "Draft <b>variants</b>",
+                        "expected_output": "Variants",
+                        "needs_approval": True,
+                    }
+                ],
+            },
+        )
+        realtime.agent_work_changed_on_commit(campaign.pk)
+
+
+async def test_the_campaign_page_receives_its_plan_and_agent_work(manager, campaign_a):
+    communicator = await open_socket(manager, f"?campaign={campaign_a.pk}")
+    await database_sync_to_async(plan_for)(campaign_a)
+    html = await communicator.receive_from(timeout=5)
+    assert '<section id="agent-plan" class="card" hx-swap-oob="true"' in html
+    assert '<section id="agent-work" class="card" hx-swap-oob="true"' in html
+    assert "The plan of A campaign" in html and "Draft &lt;b&gt;variants&lt;/b&gt;" in html
+    assert "Planner agent: succeeded" in html
+    assert await communicator.receive_nothing(timeout=QUIET)  # one change, one message
+    await communicator.disconnect()
+
+
+async def test_every_viewer_gets_the_same_fragment_rendered_once(
+    manager, legal_a, campaign_a, monkeypatch
+):
+    renders = []
+    original = realtime.render_to_string
+    monkeypatch.setattr(
+        realtime, "render_to_string", lambda *a, **k: renders.append(a[0]) or original(*a, **k)
+    )
+    sockets = [await open_socket(u, f"?campaign={campaign_a.pk}") for u in (manager, legal_a)]
+    await database_sync_to_async(plan_for)(campaign_a)
+    received = await asyncio.gather(*(c.receive_from(timeout=5) for c in sockets))
+    assert len(set(received)) == 1 and "The plan of A campaign" in received[0]
+    assert renders == ["campaigns/campaign_detail.html#agent-work-update"]
+    for communicator in sockets:
+        await communicator.disconnect()
+
+
+async def test_a_campaign_of_another_brand_is_never_joined(legal_a, campaign_a, campaign_b):
+    # Legal reviewer of brand A asks to follow brand B's campaign: the socket stays open
+    # for what they may see, but B's agent work never reaches it.
+    communicator = await open_socket(legal_a, f"?campaign={campaign_b.pk}")
+    await database_sync_to_async(plan_for)(campaign_b)
+    assert await communicator.receive_nothing(timeout=QUIET)
+    await database_sync_to_async(plan_for)(campaign_a)  # not the page it follows either
+    assert await communicator.receive_nothing(timeout=QUIET)
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("query", ["", "?campaign=", "?campaign=abc", "?campaign=%C2%B2"])
+async def test_only_a_page_that_names_the_campaign_joins_it(manager, campaign_a, query):
+    communicator = await open_socket(manager, query)
+    await database_sync_to_async(plan_for)(campaign_a)
+    assert await communicator.receive_nothing(timeout=QUIET)
+    await communicator.disconnect()
+
+
+async def test_a_rolled_back_change_announces_nothing(manager, campaign_a):
+    communicator = await open_socket(manager, f"?campaign={campaign_a.pk}")
+
+    def announce_then_fail():
+        with transaction.atomic():
+            realtime.agent_work_changed_on_commit(campaign_a.pk)
+            raise RuntimeError("the run's work failed")
+
+    with pytest.raises(RuntimeError):
+        await database_sync_to_async(announce_then_fail)()
+    assert await communicator.receive_nothing(timeout=QUIET)
+    await communicator.disconnect()
+
+
+async def test_a_change_commits_even_when_the_live_update_cannot_be_sent(
+    settings, caplog, campaign_a
+):
+    """Live updates are a convenience: with the channel layer's Redis unreachable the
+    work still commits and one warning line says what was not announced."""
+    layer = settings.CHANNEL_LAYERS["default"]
+    dead = {**layer, "CONFIG": {**layer["CONFIG"], "hosts": ["redis://127.0.0.1:1/0"]}}
+    settings.CHANNEL_LAYERS = {"default": dead}
+    with caplog.at_level(logging.WARNING, logger="controltower.realtime"):
+        await database_sync_to_async(plan_for)(campaign_a)
+    saved = Handoff.objects.filter(campaign=campaign_a, kind="plan").exists
+    assert await database_sync_to_async(saved)()
+    warnings = [r for r in caplog.records if r.name == "controltower.realtime"]
+    assert len(warnings) == 1
+    assert "Could not announce the agent work of campaign" in warnings[0].message
