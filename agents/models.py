@@ -66,14 +66,14 @@ class AgentRun(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.agent} for {self.campaign_id} ({self.status})"
+
     @property
     def duration(self):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None
-
-    def __str__(self) -> str:
-        return f"{self.agent} for {self.campaign_id} ({self.status})"
 
 
 class HandoffStatus(models.TextChoices):
