@@ -24,6 +24,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/tower_first_response.py
 	$(BIN)/python bench/broadcast_latency.py
+	$(BIN)/python bench/agent_throughput.py
 
 install: $(STAMP)
 
