@@ -33,11 +33,12 @@ from pydantic import BaseModel
 
 from approvals.domain.audit import Actor
 from approvals.services import audit_record
-from campaigns.domain.errors import DomainError
+from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.domain.phases import LIVE_PHASES, Phase
 from campaigns.services import campaign_transition_phase
 
 from .domain.handoffs import HandoffInvalid, validate_handoff
+from .domain.spend import month_start, spend_cap_refusal
 from .models import AgentRun, Handoff, HandoffStatus, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ def agent_work_ask(*, campaign_id: int, agent: str, user: Any) -> AgentRun:
 
     campaign = Campaign.objects.select_related("brand").get(pk=campaign_id)
     if not policies.can_change_phase(user, campaign):
-        raise DomainError("You cannot direct the agents of this campaign.")
+        raise NotPermitted("You cannot direct the agents of this campaign.")
     if agent not in ON_REQUEST:
         raise DomainError(f"Agents you can ask: {', '.join(ON_REQUEST)}.")
     with transaction.atomic():
@@ -166,7 +167,7 @@ def agent_work_ask(*, campaign_id: int, agent: str, user: Any) -> AgentRun:
 
 
 @dataclass(frozen=True)
-class Claim:
+class RunHold:
     """A worker's hold on a run: valid while the run is running at this attempt."""
 
     run_id: int
@@ -175,7 +176,7 @@ class Claim:
     attempt: int
 
 
-def agent_run_claim(*, run_id: int, now: datetime | None = None) -> Claim | None:
+def agent_run_claim(*, run_id: int, now: datetime | None = None) -> RunHold | None:
     """Take a queued run (or one whose lease ran out) for this worker. ``None`` when
     there is nothing to do: it is finished, or another worker holds it."""
     from . import providers
@@ -221,7 +222,7 @@ def agent_run_claim(*, run_id: int, now: datetime | None = None) -> Claim | None
             data={"key": run.key, "attempt": run.attempts, "model": run.model_label},
         )
         _timeline_changed(run.campaign_id)
-    return Claim(run.pk, run.campaign_id, run.agent, run.attempts)
+    return RunHold(run.pk, run.campaign_id, run.agent, run.attempts)
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ class Usage:
 
 
 def agent_run_complete(
-    *, claim: Claim, usage: Usage, commit: Callable[[AgentRun], bool]
+    *, claim: RunHold, usage: Usage, commit: Callable[[AgentRun], bool]
 ) -> AgentRun | None:
     """Commit a run's result in one transaction: ``commit`` writes what the specialist
     produced (its handoff, the next runs, proposals through the gate) and says whether
@@ -253,7 +254,7 @@ def agent_run_complete(
         return _succeed(run)
 
 
-def agent_run_release(*, claim: Claim, error: str) -> None:
+def agent_run_release(*, claim: RunHold, error: str) -> None:
     """Give a run back to the queue after a retryable failure (the model was
     unreachable); the task retries it with backoff."""
     with transaction.atomic():
@@ -267,7 +268,7 @@ def agent_run_release(*, claim: Claim, error: str) -> None:
 
 
 def agent_run_escalate(
-    *, claim: Claim, reason: str, usage: Usage = Usage(), final_status: str = RunStatus.ESCALATED
+    *, claim: RunHold, reason: str, usage: Usage = Usage(), final_status: str = RunStatus.ESCALATED
 ) -> AgentRun | None:
     """Stop a run that cannot produce a valid result (malformed model output after its
     retries, a model unreachable after every retry) and escalate its campaign."""
@@ -406,7 +407,7 @@ def handoff_read(handoff: Handoff) -> BaseModel:
 # --- Internals -------------------------------------------------------------------------
 
 
-def _held(claim: Claim) -> AgentRun | None:
+def _held(claim: RunHold) -> AgentRun | None:
     run = AgentRun.objects.select_for_update().select_related("campaign").get(pk=claim.run_id)
     if run.status != RunStatus.RUNNING or run.attempts != claim.attempt:
         return None
@@ -469,20 +470,13 @@ def _stop(run: AgentRun, reason: str, status: str) -> None:
 
 
 def _spend_cap_refusal(run: AgentRun, max_cost: Decimal, now: datetime) -> str:
-    """Why the brand's monthly LLM cap forbids starting this run, or ""."""
     cap = run.campaign.brand.llm_monthly_cap
     if cap is None:
         return ""
-    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     spent = AgentRun.objects.filter(
-        campaign__brand_id=run.campaign.brand_id, queued_at__gte=month_start
+        campaign__brand_id=run.campaign.brand_id, queued_at__gte=month_start(now)
     ).aggregate(total=Sum("cost"))["total"] or Decimal("0")
-    if spent + max_cost > cap:
-        return (
-            f"The brand's language-model spend this month is {spent:.2f} of its {cap:.2f} "
-            f"cap, and this run could cost up to {max_cost:.2f}; agents stop before the cap."
-        )
-    return ""
+    return spend_cap_refusal(spent=spent, max_run_cost=max_cost, cap=cap)
 
 
 def _queue_grace() -> timedelta:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from agents.domain.compliance import CHANNEL_LIMITS
 from agents.domain.handoffs import (
@@ -285,7 +285,6 @@ class DeliveryFacts:
     approvals_waiting: int = 0
     drafts_held_back: int = 0
     variants_live: int = 0
-    notes: Sequence[str] = field(default_factory=tuple)
 
     @property
     def cpa(self) -> float | None:

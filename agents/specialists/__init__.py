@@ -10,8 +10,9 @@ next runs, actions proposed through the delegation-policy gate) is its ``commit`
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -36,18 +37,20 @@ class Assignment:
     data: dict[str, Any]
     output_type: type[BaseModel]
     offline: Callable[[], BaseModel]
-    # Read-only context the commit step needs again (ids, not rows).
-    context: dict[str, Any] = field(default_factory=dict)
 
 
-class Specialist:
+class Specialist(ABC):
+    """One agent. Subclasses say what to ask the model (``assign``) and what to write
+    with the answer (``commit``); an agent without a model overrides ``produce``."""
+
     name: str = ""
     #: What the specialist does, in one line (the agents page shows it).
     role: str = ""
 
     def assign(self, run: AgentRun) -> Assignment | None:
-        """What to ask the model; ``None`` when there is nothing to do."""
-        raise NotImplementedError
+        """What to ask the model; ``None`` when there is nothing to do. Only the default
+        ``produce`` calls it, so an agent that overrides ``produce`` needs none."""
+        return None
 
     def produce(self, run: AgentRun) -> tuple[Any, services.Usage]:
         assignment = self.assign(run)
@@ -68,10 +71,10 @@ class Specialist:
         )
         return generation.output, usage
 
+    @abstractmethod
     def commit(self, run: AgentRun, output: Any) -> bool:
         """Write the result (inside the run's commit transaction); False when the run
         ended without success (a rejected handoff escalated it)."""
-        raise NotImplementedError
 
 
 from .content import Content  # noqa: E402  (the specialists use Assignment/Specialist)

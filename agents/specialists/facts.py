@@ -7,7 +7,6 @@ rather than addresses, and text flagged as instructions withheld.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from typing import Any
@@ -118,8 +117,6 @@ def as_data(value: Any) -> Any:
         return [as_data(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, Counter):
-        return dict(value)
     return value
 
 
