@@ -139,41 +139,6 @@ def brand_permissions_change(
         )
 
 
-def approval_request_submit(
-    *,
-    campaign: Any,
-    action_type: str,
-    queue_role: str,
-    summary: str,
-    agent: str,
-) -> Any:
-    """Hold an agent's action for a person in ``queue_role`` to decide."""
-    with transaction.atomic():
-        request = ApprovalRequest.objects.create(
-            campaign=campaign,
-            brand_id=campaign.brand_id,
-            action_type=action_type,
-            queue_role=queue_role,
-            summary=summary,
-            requested_by_agent=agent,
-        )
-        audit_record(
-            actor=Actor.for_agent(agent),
-            action="approval.requested",
-            target=request,
-            brand_id=campaign.brand_id,
-            campaign_id=campaign.pk,
-            data={
-                "action_type": action_type,
-                "queue_role": queue_role,
-                "summary": summary,
-                "due_at": request.due_at.isoformat(),
-            },
-        )
-        _announce(campaign.pk, request.pk, created=True)
-    return request
-
-
 # --- The delegation-policy gate -------------------------------------------------------
 
 

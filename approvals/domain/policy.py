@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 
+from campaigns.domain.briefs import normalise_claim
+
 from .roles import Role
 
 
@@ -162,7 +164,10 @@ def evaluate(policy: Policy, proposed: ProposedAction) -> PolicyDecision:
     if rule.mode == Mode.FORBIDDEN:
         return decide(Outcome.REFUSE, f"{name}.forbidden", f"Agents may not {_verb(action)}.")
 
-    unapproved = sorted(proposed.claims - proposed.approved_claims)
+    # Same comparison as the draft checker (case, spacing, a trailing full stop), so a
+    # claim the content agent let through as approved is not sent to legal, or vice versa.
+    approved = {normalise_claim(c) for c in proposed.approved_claims}
+    unapproved = sorted(c for c in proposed.claims if normalise_claim(c) not in approved)
     if unapproved:
         return decide(
             Outcome.APPROVAL,

@@ -2,6 +2,7 @@
 
 The expected outcomes are written out by hand below, not derived from the code."""
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -158,3 +159,24 @@ def test_changing_a_rule_makes_a_new_version_and_leaves_the_old_one_alone():
     newer = with_rule(DEFAULT_POLICY, ActionType.PAUSE, Rule(Mode.FORBIDDEN), version=2)
     assert newer.version == 2 and newer.rule_for(ActionType.PAUSE).mode == Mode.FORBIDDEN
     assert DEFAULT_POLICY.rule_for(ActionType.PAUSE).mode == Mode.ACT_ALONE
+
+
+def test_claims_match_the_registry_as_the_draft_checker_does():
+    """Case, spacing and a trailing full stop do not make an approved claim unapproved
+    (the content agent's checker compares the same way); other wording still goes to legal."""
+    policy = with_rule(DEFAULT_POLICY, ActionType.PUBLISH_CONTENT, Rule(Mode.ACT_ALONE), version=2)
+    approved = frozenset({"Roasted to order"})
+    for wording in ("roasted  to ORDER.", "Roasted to order!"):
+        action = replace(
+            proposed(ActionType.PUBLISH_CONTENT, "plain"),
+            claims=frozenset({wording}),
+            approved_claims=approved,
+        )
+        assert evaluate(policy, action).outcome == A
+    reworded = replace(
+        proposed(ActionType.PUBLISH_CONTENT, "plain"),
+        claims=frozenset({"Roasted to your order"}),
+        approved_claims=approved,
+    )
+    decision = evaluate(policy, reworded)
+    assert (decision.outcome, decision.rule) == (P, "claims.unapproved")

@@ -4,6 +4,7 @@ requests and applies each action's safe default, and the sweep firing from Celer
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
@@ -34,7 +35,6 @@ from approvals.services import (
     SweepResult,
     action_propose,
     approval_decide,
-    approval_request_submit,
     approval_timers_sweep,
 )
 from campaigns.executors import EXECUTORS, Executor
@@ -213,14 +213,16 @@ class TestClockAtCreation:
     def test_legal_and_submitted_requests_get_their_clock_too(self, campaign_a):
         legal = propose_launch(campaign_a, claims=["Clinically proven"])
         assert legal.due_at - legal.created_at == 24 * H
-        submitted = approval_request_submit(
-            campaign=campaign_a,
-            action_type="change_budget",
-            queue_role=Role.MANAGER.value,
+        budget = action_propose(
+            campaign_id=campaign_a.pk,
+            action="change_budget",
+            payload={"new_total": "20000", "reason": "Scale the winner"},
+            actor=PERFORMANCE,
             summary="Raise the budget",
-            agent="performance",
-        )
-        assert submitted.due_at - submitted.created_at == 2 * H
+            amount=Decimal("5000"),
+        ).approval
+        assert budget.queue_role == Role.MANAGER.value
+        assert budget.due_at - budget.created_at == 2 * H
 
     def test_the_card_reads_time_left_and_has_no_clock_once_decided(self, campaign_a, manager):
         approval = propose_launch(campaign_a)
@@ -359,13 +361,13 @@ class TestSweep:
         assert fresh(rejected).status == "rejected" and AuditEvent.objects.count() == before
 
     def test_the_admin_queue_has_nobody_to_escalate_to(self, campaign_a):
-        approval = approval_request_submit(
-            campaign=campaign_a,
-            action_type="launch_campaign",
-            queue_role=Role.ADMIN.value,
-            summary="Launch",
-            agent="planner",
+        admins_only = Rule(Mode.NEEDS_APPROVAL, Role.ADMIN)
+        policy = with_rule(DEFAULT_POLICY, ActionType.LAUNCH_CAMPAIGN, admins_only, version=2)
+        DelegationPolicy.objects.create(
+            brand=campaign_a.brand, version=2, rules=policy_to_json(policy), status="active"
         )
+        approval = propose_launch(campaign_a)
+        assert approval.queue_role == Role.ADMIN.value
         assert approval_timers_sweep(now=approval.created_at + 5 * H) == NOTHING
         assert approval_timers_sweep(now=approval.created_at + 8 * H).expired == [approval.pk]
 

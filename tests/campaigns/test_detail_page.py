@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from approvals.domain.audit import Actor
 from approvals.models import ApprovalRequest, ApprovalStatus
-from approvals.services import approval_request_submit
+from approvals.services import action_propose, approval_decide
 from campaigns import services
 from campaigns.domain.phases import Phase
 from campaigns.models import (
@@ -180,21 +180,27 @@ def test_latest_audit_events_newest_first(login, manager, live_campaign):
 
 
 def test_approvals_flags_and_latest_slas_are_shown(login, manager, live_campaign):
-    approval_request_submit(
-        campaign=live_campaign,
-        action_type="change_budget",
-        queue_role="Marketing Manager",
-        summary="Raise the daily cap to 1,200",
-        agent="performance",
+    action_propose(
+        campaign_id=live_campaign.pk,
+        action="change_budget",
+        payload={"new_total": "20000", "reason": "Scale the winner"},
+        actor=AGENT,
+        summary="Raise the budget to 20,000",
+        amount=Decimal("5000"),
     )
-    decided = approval_request_submit(
-        campaign=live_campaign,
-        action_type="launch",
-        queue_role="Marketing Manager",
-        summary="Launch the second wave",
-        agent="planner",
-    )
-    ApprovalRequest.objects.filter(pk=decided.pk).update(status=ApprovalStatus.APPROVED)
+    decided = action_propose(
+        campaign_id=live_campaign.pk,
+        action="publish_content",
+        payload={
+            "channel": "email",
+            "headline": "Second wave",
+            "body": "Back again.",
+            "claims": [],
+        },
+        actor=Actor.for_agent("content"),
+        summary="Email for the second wave",
+    ).approval
+    approval_decide(approval_id=decided.pk, user=manager, approve=True)
     services.anomaly_flag_raise(
         campaign_id=live_campaign.pk,
         kind=AnomalyKind.CPM_SPIKE,
@@ -225,8 +231,8 @@ def test_approvals_flags_and_latest_slas_are_shown(login, manager, live_campaign
 
     approvals = list(response.context["approvals"])
     assert [a.summary for a in approvals] == [
-        "Raise the daily cap to 1,200",  # pending first
-        "Launch the second wave",
+        "Raise the budget to 20,000",  # pending first
+        "Email for the second wave",
     ]
     assert "<code>change_budget</code>" in page and "Marketing Manager" in page
     assert [f.kind for f in response.context["open_flags"]] == [AnomalyKind.CPM_SPIKE]
