@@ -136,6 +136,17 @@ def contact_import_confirm(*, import_id: int, user: Any) -> ContactImport:
         return _apply(record=record, parsed=parsed, actor=Actor.for_user(user))
 
 
+def contact_imports_purge_expired(*, now: Any = None) -> int:
+    """Delete previews nobody confirmed within :data:`PENDING_IMPORT_TTL`: they can no
+    longer be imported, and their stored file (uploaded, untrusted personal data) should
+    not outlive its purpose. Beat runs this hourly; the preview's audit event stays."""
+    cutoff = (now or timezone.now()) - PENDING_IMPORT_TTL
+    deleted, _ = ContactImport.objects.filter(
+        status=ImportStatus.PENDING, created_at__lt=cutoff
+    ).delete()
+    return deleted
+
+
 def _apply(*, record: ContactImport, parsed: ParseResult, actor: Actor) -> ContactImport:
     """Upsert the parsed rows into the brand's contacts (inside the caller's transaction)."""
     brand_id = record.brand_id

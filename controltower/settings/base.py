@@ -186,6 +186,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=7, minute=0),
         "options": {"expires": 12 * 60 * 60},
     },
+    # Contact-file previews nobody confirmed in 24 h are deleted (they hold personal data).
+    "crm.purge-expired-imports": {
+        "task": "crm.purge_expired_imports",
+        "schedule": crontab(minute=17),
+        "options": {"expires": 60 * 60},
+    },
 }
 
 # --- Auth, roles, object permissions -------------------------------------------

@@ -1,6 +1,8 @@
 """Contact writes through the services: all-or-nothing imports, upserts that never undo
 an unsubscribe or a suppression, the CRM agent's scores, and their audit events."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import IntegrityError, transaction
 
@@ -237,6 +239,35 @@ def test_an_expired_preview_cannot_be_confirmed(brand_a, manager):
     with pytest.raises(services.DomainError, match="expired"):
         services.contact_import_confirm(import_id=pending.pk, user=manager)
     assert Contact.objects.count() == 0
+
+
+def test_expired_previews_are_purged_and_confirmed_imports_kept(brand_a, manager, admin_user):
+    stale, _ = services.contact_import_stage(
+        brand=brand_a, uploaded_by=manager, filename="stale.csv", text=CSV
+    )
+    ContactImport.objects.filter(pk=stale.pk).update(
+        created_at=stale.created_at - services.PENDING_IMPORT_TTL - timedelta(minutes=1)
+    )
+    imported = services.contacts_import(
+        brand=brand_a, uploaded_by=manager, filename="done.csv", text=CSV
+    )
+    ContactImport.objects.filter(pk=imported.pk).update(
+        created_at=imported.created_at - 2 * services.PENDING_IMPORT_TTL
+    )
+    services.contact_import_stage(
+        brand=brand_a, uploaded_by=admin_user, filename="fresh.csv", text=CSV
+    )
+    previewed = AuditEvent.objects.filter(action="contacts.import_previewed").count()
+
+    assert services.contact_imports_purge_expired() == 1
+    assert set(ContactImport.objects.values_list("filename", flat=True)) == {
+        "done.csv",
+        "fresh.csv",
+    }
+    assert Contact.objects.count() == len(CSV.splitlines()) - 1  # the import's contacts stay
+    # The preview's audit event stays: the trail is append-only.
+    assert AuditEvent.objects.filter(action="contacts.import_previewed").count() == previewed
+    assert services.contact_imports_purge_expired() == 0
 
 
 # --- The CRM agent's scores ----------------------------------------------------------
