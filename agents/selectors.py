@@ -45,6 +45,7 @@ from .domain.handoffs import (
     HandoffInvalid,
     HandoffKind,
     PlanV1,
+    ReportV1,
     Specialist,
     validate_handoff,
 )
@@ -134,6 +135,55 @@ def current_plan(campaign_id: int) -> CurrentPlan | None:
         objective=plan.objective,
         success_metric=plan.success_metric,
         steps=_plan_steps(plan),
+    )
+
+
+@dataclass(frozen=True)
+class LatestReport:
+    """The reporting agent's latest summary for leadership, parsed."""
+
+    handoff_id: int
+    run_id: int
+    created_at: datetime
+    model_label: str
+    occasion: str
+    headline: str
+    what_changed: tuple[str, ...]
+    why: tuple[str, ...]
+    what_next: tuple[str, ...]
+
+    @property
+    def offline_composer(self) -> bool:
+        return self.model_label == OFFLINE_LABEL
+
+
+def latest_report(campaign_id: int) -> LatestReport | None:
+    """The campaign's newest accepted report, or None. One query."""
+    handoff = (
+        Handoff.objects.filter(
+            campaign_id=campaign_id, kind=HandoffKind.REPORT, status=HandoffStatus.ACCEPTED
+        )
+        .select_related("run")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    report = _parse(handoff, ReportV1) if handoff else None
+    if report is None:
+        return None
+    inputs = handoff.run.inputs or {}
+    occasion = str(inputs.get("occasion") or "")
+    if not occasion and inputs.get("asked by"):
+        occasion = f"asked for by {inputs['asked by']}"
+    return LatestReport(
+        handoff_id=handoff.pk,
+        run_id=handoff.run_id,
+        created_at=handoff.created_at,
+        model_label=handoff.run.model_label,
+        occasion=occasion,
+        headline=report.headline,
+        what_changed=tuple(report.what_changed),
+        why=tuple(report.why),
+        what_next=tuple(report.what_next),
     )
 
 
@@ -328,6 +378,7 @@ class AgentWork:
     currency: str
     plan: CurrentPlan | None
     timeline: CampaignTimeline
+    report: LatestReport | None = None
 
 
 def campaign_agent_work(campaign_id: int, *, currency: str | None = None) -> AgentWork | None:
@@ -347,6 +398,7 @@ def campaign_agent_work(campaign_id: int, *, currency: str | None = None) -> Age
         currency=currency,
         plan=current_plan(campaign_id),
         timeline=campaign_timeline(campaign_id),
+        report=latest_report(campaign_id),
     )
 
 

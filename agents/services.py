@@ -145,7 +145,12 @@ def agent_work_ask(*, campaign_id: int, agent: str, user: Any) -> AgentRun:
     if agent not in ON_REQUEST:
         raise DomainError(f"Agents you can ask: {', '.join(ON_REQUEST)}.")
     with transaction.atomic():
-        n = AgentRun.objects.filter(campaign_id=campaign_id, agent=agent).count()
+        Campaign.objects.select_for_update().filter(pk=campaign_id).first()  # one ask at a time
+        runs = AgentRun.objects.filter(campaign_id=campaign_id, agent=agent)
+        unfinished = runs.filter(status__in=UNFINISHED).order_by("queued_at").first()
+        if unfinished is not None:
+            return unfinished  # already at it: a second click asks for nothing more
+        n = runs.count()
         run = agent_work_request(
             campaign_id=campaign_id,
             agent=agent,

@@ -6,5 +6,6 @@ app_name = "agents"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("campaigns/<int:pk>/ask/", views.ask, name="ask"),
     path("<slug:agent>/", views.detail, name="detail"),
 ]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from approvals import policies
+from campaigns.domain.errors import DomainError, NotPermitted
+from campaigns.selectors import campaigns_for_user
 
-from . import selectors
+from . import selectors, services
 
 
 def _require_access(request: HttpRequest) -> None:
@@ -44,3 +48,23 @@ def detail(request: HttpRequest, agent: str) -> HttpResponse:
             "qualified_score": selectors.QUALIFIED_SCORE,
         },
     )
+
+
+@require_POST
+def ask(request: HttpRequest, pk: int) -> HttpResponse:
+    """A person asks an agent for fresh work on a campaign (a new report, for one)."""
+    campaign = get_object_or_404(campaigns_for_user(request.user), pk=pk)
+    agent = request.POST.get("agent", "")
+    try:
+        services.agent_work_ask(campaign_id=campaign.pk, agent=agent, user=request.user)
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Asked the {selectors.agent_label(agent)} agent; its work appears below as it "
+            "happens.",
+        )
+    return redirect("campaigns:detail", pk=campaign.pk)

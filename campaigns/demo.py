@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
 from django.utils import timezone
 
 from approvals.domain.audit import Actor
@@ -325,65 +326,95 @@ AGENT_FOR_PHASE = {
 }
 
 
-def seed_demo(*, today: date) -> list[DemoLogin]:
-    """Create the demo. The caller checks the database is empty and DEBUG is on."""
-    now = timezone.now()
-    with transaction.atomic():
-        setup = Actor.system("seed_demo")
-        brands = {}
-        for values in BRANDS:
-            brand = services.brand_save(brand=Brand(**values), actor=setup, changed=list(values))
-            brands[brand.slug] = brand
-        users = {}
-        for login in DEMO_LOGINS:
-            user = get_user_model().objects.create_user(
-                username=login.username,
-                password=login.password,
-                email=f"{login.username}@example.com",
-                is_staff=login.staff,
-            )
-            user.groups.add(Group.objects.get(name=login.role.value))
-            for slug in login.brands:
-                brand_assign(brand=brands[slug], assignee=user, actor=setup)
-            users[login.username] = user
-        manager = users["manager"]
-
-        for slug, title, budget, spent, path, reason in CAMPAIGNS:
-            _, campaign = services.brief_create(
-                author=manager,
-                brand=brands[slug],
-                spec=_spec(title, budget, today, deadline=_deadline(title, budget, spent, today)),
-                today=today,
-                start_agents=False,  # the demo's story is set; new briefs get the agents
-            )
-            assert campaign is not None
-            for step, when in zip(path, _step_times(title, path, now), strict=True):
-                agent = AGENT_FOR_PHASE.get(step)
-                actor = Actor.for_agent(agent) if agent else Actor.for_user(manager)
-                services.campaign_transition_phase(
-                    campaign_id=campaign.pk,
-                    to_phase=step,
-                    actor=actor,
-                    reason=reason if step == path[-1] else "",
-                    effective_at=when,
-                )
-            if spent:
-                services.campaign_record_spend(
-                    campaign_id=campaign.pk,
-                    amount=Decimal(spent),
-                    actor=Actor.for_agent("distribution"),
-                )
-        for slug in brands:
-            services.brief_create(
-                author=manager,
-                brand=brands[slug],
-                spec=_spec(f"{brands[slug].name}: seasonal promotion (template)", 20_000, today),
-                as_template=True,
-                today=today,
-            )
-        _seed_telemetry(now=now)
-        _seed_incidents_and_approvals()
+def seed_demo_people() -> list[DemoLogin]:
+    """The demo brands and one login per role. The caller checks the database is empty
+    and DEBUG is on, and runs the demo's steps in one transaction (see ``seed_demo``)."""
+    setup = Actor.system("seed_demo")
+    brands = {}
+    for values in BRANDS:
+        brand = services.brand_save(brand=Brand(**values), actor=setup, changed=list(values))
+        brands[brand.slug] = brand
+    for login in DEMO_LOGINS:
+        user = get_user_model().objects.create_user(
+            username=login.username,
+            password=login.password,
+            email=f"{login.username}@example.com",
+            is_staff=login.staff,
+        )
+        user.groups.add(Group.objects.get(name=login.role.value))
+        for slug in login.brands:
+            brand_assign(brand=brands[slug], assignee=user, actor=setup)
     return list(DEMO_LOGINS)
+
+
+def seed_demo_briefs(*, today: date) -> None:
+    """Every demo campaign's brief, submitted by the manager: each campaign starts in
+    briefing with its planner queued, as any submitted brief does. Plus a template per
+    brand."""
+    manager = _manager()
+    brands = Brand.objects.in_bulk(field_name="slug")
+    for slug, title, budget, spent, _path, _reason in CAMPAIGNS:
+        services.brief_create(
+            author=manager,
+            brand=brands[slug],
+            spec=_spec(slug, title, budget, today, deadline=_deadline(title, budget, spent, today)),
+            today=today,
+        )
+    for brand in brands.values():
+        services.brief_create(
+            author=manager,
+            brand=brand,
+            spec=_spec(brand.slug, f"{brand.name}: seasonal promotion (template)", 20_000, today),
+            as_template=True,
+            today=today,
+        )
+
+
+def seed_demo_story(*, after_step: Callable[[int, str], None] | None = None) -> None:
+    """Move each campaign through its story (launches, incidents, a completion…), with
+    its spend, telemetry, flags, SLAs and the proposals waiting in the queues.
+
+    The moves are history (``effective_at`` in the past), so they start no agent work by
+    themselves; ``after_step(campaign_id, phase)`` runs after each one, where the demo
+    lets the agents do what that move asks of them (publish at launch, report at the end)."""
+    now = timezone.now()
+    manager = _manager()
+    campaigns = dict(Campaign.objects.filter(brief__is_template=False).values_list("name", "pk"))
+
+    def move(campaign_id: int, step: str, when: datetime, reason: str) -> None:
+        agent = AGENT_FOR_PHASE.get(step)
+        services.campaign_transition_phase(
+            campaign_id=campaign_id,
+            to_phase=step,
+            actor=Actor.for_agent(agent) if agent else Actor.for_user(manager),
+            reason=reason,
+            effective_at=when,
+        )
+        if after_step:
+            after_step(campaign_id, step)
+
+    for _slug, title, _budget, spent, path, reason in CAMPAIGNS:
+        campaign_id = campaigns[title]
+        steps = list(zip(path, _step_times(title, path, now), strict=True))
+        # A campaign completes after its delivery, so its final report has numbers.
+        ending = steps.pop() if path and path[-1] == "completed" else None
+        for step, when in steps:
+            move(campaign_id, step, when, reason if step == path[-1] else "")
+        if spent:
+            services.campaign_record_spend(
+                campaign_id=campaign_id,
+                amount=Decimal(spent),
+                actor=Actor.for_agent("distribution"),
+            )
+            _seed_telemetry(campaign_id=campaign_id, now=now)
+        if ending:
+            move(campaign_id, *ending, reason)
+    _seed_incidents_and_approvals()
+
+
+def _manager() -> Any:
+    login = next(login for login in DEMO_LOGINS if login.role == Role.MANAGER)
+    return get_user_model().objects.get(username=login.username)
 
 
 def _step_times(title: str, path: list[str], now: datetime) -> list[datetime]:
@@ -403,15 +434,14 @@ def _step_times(title: str, path: list[str], now: datetime) -> list[datetime]:
     return times
 
 
-def _seed_telemetry(*, now: datetime) -> None:
-    """Hourly samples for every campaign that has launched and spent: from its launch
-    (see ``_step_times``) to now."""
-    launched = Campaign.objects.filter(launched_at__isnull=False, budget_consumed__gt=0)
-    samples = []
-    for campaign in launched.order_by("pk"):
-        telemetry = TELEMETRY.get(campaign.name, DEFAULT_TELEMETRY)
-        samples += _samples_for(campaign, telemetry, now=now)
-    PerformanceSample.objects.bulk_create(samples, batch_size=500)
+def _seed_telemetry(*, campaign_id: int, now: datetime) -> None:
+    """Hourly samples for a campaign that has launched and spent: from its launch (see
+    ``_step_times``) to now."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    telemetry = TELEMETRY.get(campaign.name, DEFAULT_TELEMETRY)
+    PerformanceSample.objects.bulk_create(
+        _samples_for(campaign, telemetry, now=now), batch_size=500
+    )
 
 
 def _samples_for(
@@ -526,8 +556,10 @@ def _deadline(title: str, budget: int, spent: int, today: date) -> date:
     return today + timedelta(days=max(1, round(days_left)))
 
 
-def _spec(title: str, budget: int, today: date, *, deadline: date | None = None) -> BriefSpec:
-    health = "Health" in title or "Sleep" in title or "Clinic" in title or "Wellness" in title
+def _spec(
+    slug: str, title: str, budget: int, today: date, *, deadline: date | None = None
+) -> BriefSpec:
+    health = slug == "lumen"
     return BriefSpec(
         title=title,
         objective=f"Grow qualified demand for {title.lower()} within budget.",
@@ -535,7 +567,11 @@ def _spec(title: str, budget: int, today: date, *, deadline: date | None = None)
         tone="Warm and factual",
         assets=["Email", "Ad set (3 variants)", "Landing page hero"],
         offer="First month at 20 % off",
-        required_claims=["Free shipping over 40"] if not health else ["Ask your doctor first"],
+        # Claims in the brand's registry (memory.demo), approved by legal once: drafts that
+        # use them carry their disclaimers and go to the manager, not back to legal.
+        required_claims=["Roasted to order"]
+        if not health
+        else ["Tracks your sleep stages all night"],
         prohibited_claims=["Best in the world"] if not health else ["Clinically proven"],
         channels=["email", "social_ads", "landing_page"],
         budget=Decimal(budget),

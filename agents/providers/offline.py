@@ -10,6 +10,7 @@ model's.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from agents.domain.handoffs import (
     Segment,
 )
 from agents.domain.leads import LeadFacts, score_lead
+from campaigns.domain.briefs import normalise_claim
 
 LABEL = "offline composer"
 
@@ -42,6 +44,7 @@ class MemoryNote:
     ref: str
     kind: str
     text: str
+    disclaimers: tuple[str, ...] = ()  # what an approved claim must be shown with
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,15 @@ def compose_drafts(brief: BriefFacts, segment: str = "") -> DraftsV1:
     """Two variants per channel: one leads with the benefit, one with the offer (or with
     an angle the brand's memory says worked). Each cites the memory it used."""
     variants = []
-    claim_line = " ".join(f"{c.rstrip('.')}." for c in brief.required_claims)
+    # A required claim that is in the brand's registry carries its disclaimers and is
+    # cited by its ref; the checker would hold back a draft that left a disclaimer out.
+    registry = {normalise_claim(note.text): note for note in brief.notes("approved_claim")}
+    used = [registry[key] for c in brief.required_claims if (key := normalise_claim(c)) in registry]
+    claim_line = " ".join(
+        [f"{c.rstrip('.')}." for c in brief.required_claims]
+        + [d for note in used for d in note.disclaimers]
+    )
+    claim_cites = [note.ref for note in used]
     voice = brief.notes("voice_rule")[:3]
     voice_cites = [note.ref for note in voice] or [
         _fit(f"voice: {rule}") for rule in brief.voice_rules[:3]
@@ -184,15 +195,15 @@ def compose_drafts(brief: BriefFacts, segment: str = "") -> DraftsV1:
     for channel in brief.channels:
         limits = CHANNEL_LIMITS.get(channel, {"headline": 100, "body": 500})
         angles = [
-            (f"{brief.title}: {brief.objective}", f"{brief.objective} {brief.offer}", []),
+            (f"{brief.title}: {brief.objective}", _sentences(brief.objective, brief.offer), []),
             (
                 f"{brief.offer or brief.title} from {brief.brand_name}",
-                f"{angle.text if angle else brief.offer} {brief.objective}",
+                _sentences(_angle_line(angle.text) if angle else brief.offer, brief.objective),
                 [angle.ref] if angle else [],
             ),
         ]
         for headline, body, extra_cites in angles:
-            text = " ".join(f"{body} {claim_line}".split())
+            text = _sentences(body, claim_line)
             variants.append(
                 DraftVariant(
                     channel=channel,
@@ -201,7 +212,7 @@ def compose_drafts(brief: BriefFacts, segment: str = "") -> DraftsV1:
                     # so a required claim is never the part that gets dropped.
                     body=_fit_keeping(text, claim_line, limits["body"]),
                     claims=list(brief.required_claims),
-                    cites=[*voice_cites, *extra_cites],
+                    cites=[*voice_cites, *claim_cites, *extra_cites],
                     segment=_fit(segment),
                 )
             )
@@ -284,7 +295,9 @@ class DeliveryFacts:
     open_flags: Sequence[str] = ()
     approvals_waiting: int = 0
     drafts_held_back: int = 0
-    variants_live: int = 0
+    variants_live: int = 0  # cleared for publishing, not yet out
+    variants_published: int = 0
+    finished: bool = False  # completed or cancelled: a final report
 
     @property
     def cpa(self) -> float | None:
@@ -322,19 +335,32 @@ def compose_performance(facts: DeliveryFacts) -> PerformanceV1:
 
 
 def compose_report(facts: DeliveryFacts) -> ReportV1:
+    so_far = "in all" if facts.finished else "so far"
     changed = [
         f"{facts.impressions:,} impressions, {facts.clicks:,} clicks and "
-        f"{facts.conversions:,} conversions so far for {facts.spend:,.2f} spent"
+        f"{facts.conversions:,} conversions {so_far}"
     ]
+    if facts.budget:
+        changed.append(
+            f"{facts.spend:,.2f} of the {facts.budget:,.2f} budget spent "
+            f"({100 * facts.spend / facts.budget:.0f} %)"
+        )
+    if facts.variants_published:
+        changed.append(f"{facts.variants_published} variants published")
     if facts.variants_live:
-        changed.append(f"{facts.variants_live} variants cleared for publishing")
+        changed.append(f"{facts.variants_live} variants cleared and waiting to go out")
     why = []
     if facts.cpa is not None:
         target = _target(facts, "cpa")
+        verdict = ""
+        if target is not None:
+            verdict = " (within target)" if facts.cpa <= target else " (above target)"
         why.append(
             f"CPA is {facts.cpa:.2f}"
-            + (f" against a target of {target:.2f}" if target is not None else "")
+            + (f" against a target of {target:.2f}{verdict}" if target is not None else "")
         )
+    if facts.ctr is not None:
+        why.append(f"{facts.ctr:.2f} % of impressions were clicked")
     if facts.drafts_held_back:
         why.append(f"{facts.drafts_held_back} drafts were held back by the brand's rules")
     why.extend(_fit(f"Open flag: {flag}") for flag in facts.open_flags[:3])
@@ -345,12 +371,17 @@ def compose_report(facts: DeliveryFacts) -> ReportV1:
         nxt.append(f"{facts.approvals_waiting} decisions wait in the approval queues")
     if facts.open_flags:
         nxt.append("Resolve the open flags before widening spend")
-    nxt.append("Keep the test running to its minimum sample before naming a winner")
+    if facts.finished:
+        if facts.budget and facts.spend < facts.budget:
+            nxt.append(f"{facts.budget - facts.spend:,.2f} of the budget was not spent")
+        nxt.append("Start the next brief from what worked here: its angles and results")
+    else:
+        nxt.append("Keep the test running to its minimum sample before naming a winner")
     return ReportV1(
         campaign_id=facts.campaign_id,
-        headline=_fit(f"{facts.name}: {facts.phase}, {_verdict(facts)}"),
+        headline=_fit(f"{facts.name}: {facts.phase.lower()}, {_verdict(facts)}"),
         what_changed=[_fit(c) for c in changed],
-        why=why,
+        why=[_fit(w) for w in why],
         what_next=[_fit(n) for n in nxt],
     )
 
@@ -376,6 +407,8 @@ def _observe(metric: str, value: float, target: float | None, lower_is_better: b
 def _verdict(facts: DeliveryFacts) -> str:
     if facts.open_flags:
         return f"{len(facts.open_flags)} open flag(s)"
+    if facts.finished:
+        return f"{facts.conversions:,} conversions" if facts.impressions else "nothing delivered"
     return "delivering" if facts.impressions else "not delivering yet"
 
 
@@ -390,6 +423,23 @@ def _fit(text: str, limit: int = 300) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
     return f"{cut}…"
+
+
+def _angle_line(angle: str) -> str:
+    """The customer-facing line of a working angle: the words it quotes ("Lead with
+    freshness: “roasted to order”" → "Roasted to order"), else the angle as written."""
+    quoted = re.search(r"[“\"]([^”\"]+)[”\"]", angle)
+    if not quoted:
+        return angle
+    line = quoted.group(1).strip().rstrip(",;:")
+    return line[:1].upper() + line[1:]
+
+
+def _sentences(*parts: str) -> str:
+    """Parts joined as sentences: each ends with a full stop unless it already ends
+    with punctuation; spacing normalised."""
+    cleaned = [" ".join(part.split()) for part in parts]
+    return " ".join(p if p[-1] in '.!?…”"' else f"{p}." for p in cleaned if p)
 
 
 def _fit_keeping(text: str, must_keep: str, limit: int) -> str:

@@ -40,7 +40,7 @@ def memory_notes(brand_id: int) -> tuple[MemoryNote, ...]:
     from memory.selectors import memory_for_agents
 
     return tuple(
-        MemoryNote(ref=fact.ref, kind=str(fact.kind), text=fact.text)
+        MemoryNote(ref=fact.ref, kind=str(fact.kind), text=fact.text, disclaimers=fact.disclaimers)
         for fact in memory_for_agents(brand_id)
     )
 
@@ -73,7 +73,8 @@ def _top(contacts, field: str, n: int = 3) -> tuple[tuple[str, int], ...]:
 
 def delivery_facts(campaign: Campaign) -> DeliveryFacts:
     from approvals.models import ApprovalRequest, ApprovalStatus, AuditEvent
-    from campaigns.models import AnomalyFlag, ContentVariant
+    from campaigns.domain.phases import Phase
+    from campaigns.models import AnomalyFlag, ContentStatus, ContentVariant
 
     totals = campaign.performance_samples.aggregate(
         impressions=Sum("impressions"),
@@ -103,7 +104,13 @@ def delivery_facts(campaign: Campaign) -> DeliveryFacts:
         drafts_held_back=AuditEvent.objects.filter(
             campaign_id=campaign.pk, action="content.held_back"
         ).count(),
-        variants_live=ContentVariant.objects.filter(campaign=campaign).count(),
+        variants_live=ContentVariant.objects.filter(
+            campaign=campaign, status=ContentStatus.APPROVED
+        ).count(),
+        variants_published=ContentVariant.objects.filter(
+            campaign=campaign, status=ContentStatus.PUBLISHED
+        ).count(),
+        finished=campaign.phase in (Phase.COMPLETED, Phase.CANCELLED),
     )
 
 

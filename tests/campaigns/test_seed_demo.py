@@ -44,7 +44,7 @@ def test_seed_demo_builds_a_demo_each_role_can_use(settings, client, capsys):
     expected_nav = {
         "manager": [
             "Control tower",
-            "Approvals (3)",
+            "Approvals (6)",  # the story's three, and three Cold Brew drafts
             "Briefs",
             "New brief",
             "Agents",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.demo import LEFT_FOR_THE_WORKER
 from campaigns.demo import DEMO_LOGINS
 
 pytestmark = pytest.mark.stack
@@ -34,7 +35,8 @@ SCRUB = {
 EXPECTED_NAV = {
     "manager": [
         "Control tower",
-        "Approvals (3)",
+        # The story's 3, 3 Cold Brew drafts and the 6 the worker drafts for Heart Health.
+        "Approvals (12)",
         "Briefs",
         "New brief",
         "Agents",
@@ -112,6 +114,23 @@ def test_run_serves_the_demo_to_each_role_and_ctrl_c_stops_everything(
     assert "Embedded Redis on" in output and str(stack["var"]) in output
     for login in DEMO_LOGINS:
         assert f"{login.username} / {login.password}" in output
+
+    # The worker picks up the demo campaign left for it and the agents plan and draft it:
+    # the manager watches it happen on the campaign page.
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(stack["url"] + "/")
+    page.get_by_label("Username").fill("manager")
+    page.get_by_label("Password").fill("tower-manager-demo")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(stack["url"] + "/")
+    page.get_by_role("link", name=LEFT_FOR_THE_WORKER[0]).click()
+    page.locator("#agent-plan").get_by_text("By the planner").wait_for(timeout=60_000)
+    page.locator("#agent-work .draft-list").first.wait_for(timeout=60_000)
+    page.locator(".run-item-succeeded", has_text="Experimentation agent").wait_for(timeout=60_000)
+    assert page.locator("#agent-work").get_by_text("Offline composer — built in").count() >= 3
+    page.screenshot(path=str(artifacts_dir / "run-agents-at-work.png"), full_page=True)
+    context.close()
 
     for login in DEMO_LOGINS:
         context = chromium.new_context()
