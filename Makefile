@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tower_first_response.py
 	$(BIN)/python bench/broadcast_latency.py
 	$(BIN)/python bench/agent_throughput.py
+	$(BIN)/python bench/allocation_regret.py
 
 install: $(STAMP)
 
