@@ -184,7 +184,7 @@ class AnomalyKind(models.TextChoices):
     CPA_ABOVE_LIMIT = "cpa_above_limit", "CPA above control limit"
     CONVERSION_DROP = "conversion_drop", "Conversion drop"
     BROKEN_LINK = "broken_link", "Broken link"
-    PACING_DRIFT = "pacing_drift", "Pacing drift"
+    PACING_DRIFT = "pacing_drift", "Pacing drift (overspend)"
     AUDIENCE_FATIGUE = "audience_fatigue", "Audience fatigue"
 
 
@@ -221,7 +221,14 @@ class AnomalyFlag(models.Model):
     observed = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     limit = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     opened_at = models.DateTimeField()
+    firing_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Raised inside a silence: recorded and shown, but nobody was told and no automatic
+    # response ran (``silence_note`` says which silence).
+    silenced = models.BooleanField(default=False)
+    silence_note = models.CharField(max_length=300, blank=True)
+    # What the configured response did when the flag fired ("Paused paid social", …).
+    response_taken = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-opened_at"]
@@ -246,6 +253,8 @@ class SlaKind(models.TextChoices):
     BUDGET_PACING = "budget_pacing", "Budget pacing within range"
     RESPONSE_TIME = "response_time", "Response time"
     EXCEPTION_RATE = "exception_rate", "Exception rate"
+    COMPLETION_RATE = "completion_rate", "Completion rate"
+    NOTIFY_TIME = "notify_time", "CPA above the control limit: people told at once"
 
 
 class SlaEvaluation(models.Model):
@@ -258,6 +267,7 @@ class SlaEvaluation(models.Model):
     measured = models.CharField(max_length=64)
     target = models.CharField(max_length=64)
     detail = models.CharField(max_length=300, blank=True)
+    error_budget = models.CharField(max_length=120, blank=True)
     evaluated_at = models.DateTimeField()
 
     class Meta:
@@ -269,24 +279,35 @@ class SlaEvaluation(models.Model):
 
 
 class PerformanceSample(models.Model):
-    """A campaign's delivery in one time bucket (telemetry is rolled up into these)."""
+    """A campaign's delivery on one channel and variant in one time bucket: reported
+    telemetry (``monitoring.TelemetryEvent``) rolled up. Blank channel and variant is
+    delivery reported for the campaign as a whole. Charts sum a bucket's rows."""
 
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="performance_samples"
     )
+    channel = models.CharField(max_length=32, blank=True)
+    variant = models.CharField(max_length=64, blank=True)
     bucket_start = models.DateTimeField()
     impressions = models.PositiveIntegerField(default=0)
     clicks = models.PositiveIntegerField(default=0)
     conversions = models.PositiveIntegerField(default=0)
     spend = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    reach = models.PositiveIntegerField(default=0)
+    leads = models.PositiveIntegerField(default=0)
+    qualified_leads = models.PositiveIntegerField(default=0)
+    link_checks = models.PositiveIntegerField(default=0)
+    link_failures = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["bucket_start"]
         constraints = [
             models.UniqueConstraint(
-                fields=["campaign", "bucket_start"], name="one_sample_per_bucket"
+                fields=["campaign", "channel", "variant", "bucket_start"],
+                name="one_sample_per_surface_and_bucket",
             )
         ]
+        indexes = [models.Index(fields=["campaign", "bucket_start"])]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} @ {self.bucket_start:%Y-%m-%d %H:%M}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from django.db.models import BooleanField, Case, F, QuerySet, Value, When, Window
+from django.db.models import BooleanField, Case, F, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -75,9 +75,7 @@ def campaign_spend_series(campaign: Campaign) -> SpendSeries:
     """Cumulative spend per bucket and the straight-line plan it is judged against."""
     spends = [
         (timezone.localtime(at), spend)
-        for at, spend in PerformanceSample.objects.filter(campaign=campaign)
-        .order_by("bucket_start")
-        .values_list("bucket_start", "spend")
+        for at, spend in _per_bucket(campaign).values_list("bucket_start", "total_spend")
     ]
     actual = cumulative_spend(spends)
     start = timezone.localtime(campaign.launched_at) if campaign.launched_at else None
@@ -94,17 +92,30 @@ def campaign_metric_series(campaign: Campaign) -> MetricSeries:
     """The brief's success metric per bucket, with its control limit where one applies."""
     samples = [
         Sample(timezone.localtime(at), impressions, clicks, conversions, spend)
-        for at, impressions, clicks, conversions, spend in PerformanceSample.objects.filter(
-            campaign=campaign
+        for at, impressions, clicks, conversions, spend in _per_bucket(campaign).values_list(
+            "bucket_start", "total_impressions", "total_clicks", "total_conversions", "total_spend"
         )
-        .order_by("bucket_start")
-        .values_list("bucket_start", "impressions", "clicks", "conversions", "spend")
     ]
     return metric_series(
         samples,
         success_metric=campaign.brief.success_metric,
         success_target=campaign.brief.success_target,
         currency=campaign.brand.currency,
+    )
+
+
+def _per_bucket(campaign: Campaign):
+    """The campaign's delivery per bucket, summed over its channels and variants."""
+    return (
+        PerformanceSample.objects.filter(campaign=campaign)
+        .values("bucket_start")
+        .annotate(
+            total_impressions=Sum("impressions"),
+            total_clicks=Sum("clicks"),
+            total_conversions=Sum("conversions"),
+            total_spend=Sum("spend"),
+        )
+        .order_by("bucket_start")
     )
 
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "agents",
     "memory",
     "crm",
+    "monitoring",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,396 @@
+"""Monitoring: reported telemetry, the detectors' memory, silences, circuit breakers,
+escalations and the notifications they send. Written only by ``monitoring.services``.
+
+The read models the tower shows (``campaigns.AnomalyFlag``, ``SlaEvaluation`` and the
+hourly ``PerformanceSample`` roll-ups) live with the campaign; this app feeds them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class TelemetrySource(models.TextChoices):
+    SANDBOX = "sandbox", "Sandbox market"
+    API = "api", "Ingestion endpoint"
+    CSV = "csv", "CSV upload"
+
+
+class TelemetryEvent(models.Model):
+    """One reported row of delivery, kept as received (after validation). The event id
+    makes ingestion idempotent: the same id twice for a brand is stored once."""
+
+    brand = models.ForeignKey("campaigns.Brand", on_delete=models.PROTECT, related_name="+")
+    event_id = models.CharField(max_length=100)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.PROTECT, related_name="telemetry_events"
+    )
+    channel = models.CharField(max_length=32)
+    variant = models.CharField(max_length=64, blank=True)
+    occurred_at = models.DateTimeField()
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    conversions = models.PositiveIntegerField(default=0)
+    spend = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    reach = models.PositiveIntegerField(default=0)
+    leads = models.PositiveIntegerField(default=0)
+    qualified_leads = models.PositiveIntegerField(default=0)
+    link_checks = models.PositiveIntegerField(default=0)
+    link_failures = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=12, choices=TelemetrySource.choices)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "event_id"], name="telemetry_event_once")
+        ]
+        indexes = [models.Index(fields=["campaign", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} ({self.campaign_id})"
+
+
+class DetectorState(models.Model):
+    """Where one detector stands on one series (a campaign, or one of its channels or
+    variants): its snapshot (``campaigns.domain.anomalies``) and the last bucket it has
+    seen, so detection resumes exactly where it stopped after a restart."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="detector_states"
+    )
+    kind = models.CharField(max_length=24)
+    channel = models.CharField(max_length=32, blank=True)
+    variant = models.CharField(max_length=64, blank=True)
+    snapshot = models.JSONField(default=dict)
+    last_bucket = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "kind", "channel", "variant"], name="one_state_per_series"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.campaign_id}/{self.channel or '*'}/{self.variant or '*'}"
+
+
+class Silence(models.Model):
+    """A window in which flags are recorded but nobody is told and no automatic response
+    runs: a known event (launch day, a holiday sale). Like an alerting tool's silence,
+    it matches flags by brand, optionally campaign, kinds and channel."""
+
+    brand = models.ForeignKey("campaigns.Brand", on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kinds = models.JSONField(default=list, blank=True)  # empty: every kind
+    channel = models.CharField(max_length=32, blank=True)  # blank: every channel
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_early_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        indexes = [models.Index(fields=["brand", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="silence_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Silence on {self.brand_id}: {self.reason}"
+
+
+class BreakerState(models.TextChoices):
+    OPEN = "open", "Paused (circuit open)"
+    CLOSED = "closed", "Resumed"
+
+
+class CircuitBreaker(models.Model):
+    """A pause on one channel or variant of a campaign only (the rest keeps running):
+    opened by a flag's pause response, closed by a person with a written justification."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="circuit_breakers"
+    )
+    channel = models.CharField(max_length=32)
+    variant = models.CharField(max_length=64, blank=True)  # blank: the whole channel
+    state = models.CharField(max_length=8, choices=BreakerState.choices, default=BreakerState.OPEN)
+    reason = models.CharField(max_length=300)
+    flag = models.ForeignKey(
+        "campaigns.AnomalyFlag", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    justification = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "channel", "variant"],
+                condition=Q(state="open"),
+                name="one_open_breaker_per_surface",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}{'/' + self.variant if self.variant else ''} ({self.state})"
+
+    @property
+    def surface(self) -> str:
+        return f"{self.channel} · variant {self.variant}" if self.variant else self.channel
+
+
+class EscalationStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+#: An escalation that still needs someone (climbing while open).
+UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED)
+
+
+class Escalation(models.Model):
+    """Work stopped for a person: why (one of the deterministic reasons), what it stops,
+    and who has been told. It climbs its chain (owner → manager → admin) on timers until
+    someone acknowledges it, and is resolved with a note."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.PROTECT, related_name="escalations"
+    )
+    reason = models.CharField(max_length=24)
+    summary = models.CharField(max_length=300)
+    stops = models.CharField(max_length=12, default="campaign")  # campaign | channel | variant
+    channel = models.CharField(max_length=32, blank=True)
+    variant = models.CharField(max_length=64, blank=True)
+    flag = models.ForeignKey(
+        "campaigns.AnomalyFlag", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    agent_run = models.ForeignKey(
+        "agents.AgentRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=14, choices=EscalationStatus.choices, default=EscalationStatus.OPEN
+    )
+    # The chain as it was when this opened (a later settings change does not rewrite it).
+    chain = models.JSONField(default=list)
+    level = models.PositiveSmallIntegerField(default=0)
+    entered_level_at = models.DateTimeField(default=timezone.now)
+    next_climb_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [
+            # The climbing sweep: open escalations whose timer is due.
+            models.Index(
+                fields=["next_climb_at"], name="escalation_due", condition=Q(status="open")
+            ),
+            models.Index(fields=["campaign", "status"]),
+        ]
+        constraints = [
+            # One incident, one escalation: a repeat finds the unresolved one.
+            models.UniqueConstraint(
+                fields=["campaign", "reason", "channel", "variant"],
+                condition=~Q(status="resolved"),
+                name="one_unresolved_escalation_per_reason_and_surface",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} on {self.campaign_id} ({self.status})"
+
+
+class Notification(models.Model):
+    """An in-app notice to one person (the bell in the navigation); email and the
+    brand's Slack-compatible webhook carry the same words (``NotificationDelivery``)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    escalation = models.ForeignKey(
+        Escalation, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["recipient", "-created_at"],
+                name="notification_unread",
+                condition=Q(read_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"To {self.recipient_id}: {self.title}"
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SLACK = "slack", "Slack-compatible webhook"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class NotificationDelivery(models.Model):
+    """One message to send outside the app (an email, a webhook post), with its attempts;
+    queued in the transaction that decided to notify, sent by a worker with retries."""
+
+    channel = models.CharField(max_length=8, choices=DeliveryChannel.choices)
+    target = models.CharField(max_length=500)  # an email address or a webhook URL
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    escalation = models.ForeignKey(
+        Escalation, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(
+        max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="delivery_pending", condition=Q(status="pending")
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.target} ({self.status})"
+
+
+class MonitoringSettings(models.Model):
+    """A brand's monitoring settings (the admin's): SLA targets beyond the brief's, the
+    escalation chain, where escalations are posted, and per-kind flag responses."""
+
+    brand = models.OneToOneField(
+        "campaigns.Brand", on_delete=models.CASCADE, related_name="monitoring_settings"
+    )
+    response_minutes = models.PositiveSmallIntegerField(
+        "agents start work within (minutes)", default=15
+    )
+    completion_pct = models.PositiveSmallIntegerField(
+        "agent runs that complete, at least (%)", default=95
+    )
+    exception_max_pct = models.PositiveSmallIntegerField(
+        "work people had to step in on, at most (%)", default=10
+    )
+    notify_minutes = models.PositiveSmallIntegerField(
+        "CPA above the control limit: notify within (minutes)", default=1
+    )
+    escalation_chain = models.JSONField(default=list, blank=True)  # empty: the default chain
+    slack_webhook_url = models.URLField("Slack-compatible webhook URL", blank=True)
+    flag_responses = models.JSONField(default=dict, blank=True)  # kind -> response override
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "monitoring settings"
+
+    def __str__(self) -> str:
+        return f"Monitoring settings of {self.brand_id}"
+
+
+class IngestionToken(models.Model):
+    """A machine credential for one brand's telemetry endpoint (an ad platform or a
+    connector posting delivery). Only its SHA-256 is stored; the token is shown once."""
+
+    brand = models.ForeignKey("campaigns.Brand", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)  # shown in lists to tell tokens apart
+    digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class SandboxFault(models.Model):
+    """A fault injected into the sandbox market (from the admin or ``inject_fault``): the
+    market misbehaves this way on this surface for this long, so the detectors, the
+    responses and the escalations can be seen working end to end."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="sandbox_faults"
+    )
+    kind = models.CharField(max_length=24)
+    channel = models.CharField(max_length=32, blank=True)
+    variant = models.CharField(max_length=64, blank=True)
+    severity = models.FloatField(default=1.0)
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.campaign_id}"
+
+
+class SandboxCursor(models.Model):
+    """How far the sandbox market has delivered a campaign, and its generator's state,
+    so each beat tick delivers exactly the time since the last one, once."""
+
+    campaign = models.OneToOneField(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="sandbox_cursor"
+    )
+    delivered_until = models.DateTimeField()
+    state = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"Sandbox of {self.campaign_id} until {self.delivered_until:%H:%M}"
