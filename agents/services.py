@@ -34,8 +34,7 @@ from pydantic import BaseModel
 from approvals.domain.audit import Actor
 from approvals.services import audit_record
 from campaigns.domain.errors import DomainError, NotPermitted
-from campaigns.domain.phases import LIVE_PHASES, Phase
-from campaigns.services import campaign_transition_phase
+from campaigns.domain.phases import Phase
 
 from .domain.handoffs import HandoffInvalid, validate_handoff
 from .domain.spend import month_start, spend_cap_refusal
@@ -204,11 +203,12 @@ def agent_run_claim(*, run_id: int, now: datetime | None = None) -> RunHold | No
                 f"Its worker died {run.interruptions} times during this run; a person should "
                 "look before it is tried again.",
                 FAILED,
+                kind="retries_exhausted",
             )
             return None
         refusal = _spend_cap_refusal(run, providers.max_cost_per_run(), now)
         if refusal:
-            _stop(run, refusal, FAILED)
+            _stop(run, refusal, FAILED, kind="spend_cap")
             return None
         first = run.attempts == 0
         run.status, run.attempts = RunStatus.RUNNING, run.attempts + 1
@@ -273,23 +273,29 @@ def agent_run_release(*, claim: RunHold, error: str) -> None:
 
 
 def agent_run_escalate(
-    *, claim: RunHold, reason: str, usage: Usage = Usage(), final_status: str = RunStatus.ESCALATED
+    *,
+    claim: RunHold,
+    reason: str,
+    kind: str,
+    usage: Usage = Usage(),
+    final_status: str = RunStatus.ESCALATED,
 ) -> AgentRun | None:
-    """Stop a run that cannot produce a valid result (malformed model output after its
-    retries, a model unreachable after every retry) and escalate its campaign."""
+    """Stop a run that cannot produce a valid result (``kind``: malformed_output after
+    its retries, model_unavailable after every retry, handoff_invalid input) and
+    escalate its campaign."""
     with transaction.atomic():
         run = _held(claim)
         if run is None:
             return None
         _account(run, usage)
-        _stop(run, reason, final_status)
+        _stop(run, reason, final_status, kind=kind)
     return run
 
 
-def agent_run_stop(run: AgentRun, reason: str) -> None:
-    """Escalate a run from inside its commit (a specialist found its own work unusable,
-    e.g. every draft broke the brand's rules)."""
-    _stop(run, reason, RunStatus.ESCALATED)
+def agent_run_stop(run: AgentRun, reason: str, *, findings: tuple[str, ...] = ()) -> None:
+    """Escalate a run from inside its commit: a specialist found its own work unusable
+    (every draft broke the brand's rules: ``findings``; scores refused)."""
+    _stop(run, reason, RunStatus.ESCALATED, kind="content_check", findings=findings)
 
 
 def agent_runs_reap(*, now: datetime | None = None) -> list[int]:
@@ -367,6 +373,7 @@ def handoff_record(*, run_id: int, kind: str, payload: Any) -> Handoff:
                 f"The {kind} handoff from {run.agent} failed its checks: "
                 + "; ".join(invalid.problems),
                 RunStatus.ESCALATED,
+                kind="handoff_invalid",
             )
             return handoff
         handoff = Handoff.objects.create(
@@ -450,8 +457,15 @@ def _succeed(run: AgentRun) -> AgentRun:
     return run
 
 
-def _stop(run: AgentRun, reason: str, status: str) -> None:
-    """End a run that failed and escalate its campaign, if it is live, with the reason."""
+def _stop(
+    run: AgentRun, reason: str, status: str, *, kind: str, findings: tuple[str, ...] = ()
+) -> None:
+    """End a run that failed, and escalate as the rules say (``kind``: what went wrong;
+    see ``monitoring.domain.escalation``): a live campaign is escalated, which stops its
+    agents and tells its people."""
+    from monitoring.domain.escalation import Source, Trigger
+    from monitoring.services import escalation_raise
+
     run.status, run.finished_at, run.lease_expires_at = status, timezone.now(), None
     run.error = _fit(reason, 2000)
     run.save(update_fields=["status", "finished_at", "lease_expires_at", "error"])
@@ -462,15 +476,16 @@ def _stop(run: AgentRun, reason: str, status: str) -> None:
         target=run,
         brand_id=run.campaign.brand_id,
         campaign_id=run.campaign_id,
-        data={"reason": run.error[:500], "attempts": run.attempts},
+        data={"reason": run.error[:500], "attempts": run.attempts, "kind": kind},
     )
-    if Phase(run.campaign.phase) in LIVE_PHASES:
-        campaign_transition_phase(
-            campaign_id=run.campaign_id,
-            to_phase=Phase.ESCALATED,
-            actor=actor,
-            reason=_fit(f"{run.agent.capitalize()} agent: {reason}"),
+    summary = _fit(f"{run.agent.capitalize()} agent: {reason}")
+    if kind == "content_check":
+        trigger = Trigger(
+            source=Source.CONTENT_CHECK, summary=summary, findings=findings or (reason,)
         )
+    else:
+        trigger = Trigger(source=Source.AGENT_RUN, summary=summary, run_error_kind=kind)
+    escalation_raise(campaign_id=run.campaign_id, trigger=trigger, actor=actor, agent_run_id=run.pk)
     _timeline_changed(run.campaign_id)
 
 

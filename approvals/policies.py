@@ -280,3 +280,57 @@ def claim_owner_candidates(brand: Brand) -> QuerySet:
         .distinct()
         .order_by("username")
     )
+
+
+# --- Monitoring: escalations, silences, circuit breakers, telemetry -------------------
+
+
+def can_answer_escalations(user: Any, campaign: Campaign) -> bool:
+    """Acknowledging and resolving an escalation is running the campaign: managers and
+    admins of its brand (the owner is a manager). Legal reviewers see escalations but
+    answer them through their queue, not here."""
+    return can_change_phase(user, campaign)
+
+
+def can_silence(user: Any, brand: Brand) -> bool:
+    """Silencing a brand's flags for a known event: its managers and admins."""
+    return can_write_briefs(user) and can_view_brand(user, brand)
+
+
+def can_resume_paused_surfaces(user: Any, campaign: Campaign) -> bool:
+    """Closing a circuit breaker (resuming a paused channel or variant) spends money
+    again: the campaign's managers and admins, with a written justification."""
+    return can_change_phase(user, campaign)
+
+
+def can_upload_telemetry(user: Any, brand: Brand) -> bool:
+    return can_write_briefs(user) and can_view_brand(user, brand)
+
+
+def can_configure_monitoring(user: Any) -> bool:
+    """SLA targets, escalation chains, webhooks, ingestion tokens, sandbox faults."""
+    return is_admin(user)
+
+
+def escalation_recipients(brand: Brand, *, tier: str, owner: Any) -> list[Any]:
+    """Who an escalation tells at each tier of its chain: the campaign's owner; the
+    brand's marketing managers (assigned to it); the admins. Active people only."""
+    from django.contrib.auth import get_user_model
+    from guardian.shortcuts import get_users_with_perms
+
+    people = get_user_model().objects.filter(is_active=True)
+    if tier == "owner":
+        return [owner] if owner is not None and owner.is_active else []
+    if tier == "manager":
+        assigned = get_users_with_perms(
+            brand, only_with_perms_in=[ASSIGNMENT_PERMISSION.split(".")[1]], with_group_users=True
+        )
+        return list(
+            people.filter(groups__name=Role.MANAGER.value, pk__in=assigned.values("pk"))
+            .distinct()
+            .order_by("username")
+        )
+    if tier == "admin":
+        admins = Q(groups__name=Role.ADMIN.value) | Q(is_superuser=True)
+        return list(people.filter(admins).distinct().order_by("username"))
+    raise ValueError(f"Unknown escalation tier “{tier}”.")

@@ -70,9 +70,37 @@ def _launch(
     )
 
 
+def _validate_pause(payload: Mapping[str, Any]) -> None:
+    """A pause names why, and optionally the one channel (and variant) it stops."""
+    from .domain.briefs import CHANNELS
+
+    _reason(payload)
+    channel = payload.get("channel", "")
+    if channel and channel not in CHANNELS:
+        raise PayloadInvalid(f"“{channel}” is not a channel.")
+    variant = payload.get("variant", "")
+    if not isinstance(variant, str) or len(variant) > 64 or (variant and not channel):
+        raise PayloadInvalid("A variant is named with its channel, in at most 64 characters.")
+
+
 def _pause(
     campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
 ) -> None:
+    if payload.get("channel"):
+        # A circuit breaker on that surface only; the rest of the campaign keeps running.
+        from monitoring.services import breaker_open
+
+        flag_id = payload.get("flag_id")
+        breaker_open(
+            campaign_id=campaign.pk,
+            channel=payload["channel"],
+            variant=payload.get("variant", ""),
+            reason=_reason(payload),
+            actor=actor,
+            authorization=authorization,
+            flag_id=flag_id if isinstance(flag_id, int) else None,
+        )
+        return
     campaign_transition_phase(
         campaign_id=campaign.pk,
         to_phase="paused",
@@ -149,7 +177,7 @@ def _update_brand_memory(
 EXECUTORS: dict[ActionType, Executor] = {
     ActionType.PUBLISH_CONTENT: Executor(validate=_validate_content, run=_approve_content),
     ActionType.LAUNCH_CAMPAIGN: Executor(validate=_reason, run=_launch),
-    ActionType.PAUSE: Executor(validate=_reason, run=_pause),
+    ActionType.PAUSE: Executor(validate=_validate_pause, run=_pause),
     ActionType.CHANGE_BUDGET: Executor(validate=_validate_change_budget, run=_change_budget),
     ActionType.UPDATE_BRAND_MEMORY: Executor(
         validate=_validate_memory_change, run=_update_brand_memory

@@ -134,8 +134,14 @@ def campaign_transition_phase(
     reason: str = "",
     effective_at: datetime | None = None,
     authorization: str = "",
+    escalation: Any = None,
 ) -> Campaign:
     """Move a campaign to ``to_phase`` if the phase table allows it; audited.
+
+    Moving to escalated opens the escalation that says why (``escalation``: the rules'
+    ``monitoring.services.Origin``; none means a person raised it), which tells people
+    and climbs its chain; leaving escalated for work or for good resolves it with
+    ``reason``.
 
     An agent launching, pausing, resuming or cancelling must say what authorised it
     (``authorization``: the gate's recorded decision or a person's approval; see
@@ -223,8 +229,30 @@ def campaign_transition_phase(
                 **({"authorization": authorization} if authorization else {}),
             },
         )
+        if effective_at is None and target == Phase.ESCALATED:
+            from monitoring.services import escalation_open_for_phase
+
+            escalation_open_for_phase(
+                campaign=campaign, actor=actor, summary=reason.strip(), origin=escalation
+            )
+        elif effective_at is None and current == Phase.ESCALATED and target != Phase.PAUSED:
+            from monitoring.services import escalations_resolve_for_phase
+
+            escalations_resolve_for_phase(campaign=campaign, actor=actor, note=reason.strip())
         campaign_changed_on_commit(campaign.pk)
     return campaign
+
+
+def campaign_escalation_state_set(*, campaign_id: int, state: str) -> None:
+    """Keep the tower's escalation column equal to the campaign's escalations (derived
+    state: each escalation's own events are the audit record)."""
+    changed = (
+        Campaign.objects.filter(pk=campaign_id)
+        .exclude(escalation_state=state)
+        .update(escalation_state=state, updated_at=timezone.now())
+    )
+    if changed:
+        campaign_changed_on_commit(campaign_id)
 
 
 def campaign_record_spend(*, campaign_id: int, amount: Decimal, actor: Actor) -> Campaign:
@@ -327,10 +355,17 @@ def anomaly_flag_raise(
                 "opened_at": timezone.now(),
             },
         )
+        fires_now = state == FlagState.FIRING and flag.firing_at is None
+        if fires_now:
+            flag.firing_at = timezone.now()
         if not created:
             flag.state, flag.response, flag.explanation = state, response, explanation
             flag.observed, flag.limit = observed, limit
-            flag.save(update_fields=["state", "response", "explanation", "observed", "limit"])
+            flag.save(
+                update_fields=["state", "response", "explanation", "observed", "limit", "firing_at"]
+            )
+        elif fires_now:
+            flag.save(update_fields=["firing_at"])
         audit_record(
             actor=actor,
             action="anomaly.raised" if created else "anomaly.updated",
@@ -340,6 +375,33 @@ def anomaly_flag_raise(
             data={"kind": kind, "state": state, "response": response, "explanation": explanation},
         )
         campaign_changed_on_commit(campaign.pk)
+    return flag
+
+
+def anomaly_flag_responded(
+    *, flag_id: int, actor: Actor, response_taken: str, silence_note: str = ""
+) -> AnomalyFlag:
+    """Record what the flag's response did when it fired (or that a silence held it)."""
+    with transaction.atomic():
+        flag = AnomalyFlag.objects.select_for_update().select_related("campaign").get(pk=flag_id)
+        flag.response_taken = response_taken[:300]
+        flag.silenced = bool(silence_note)
+        flag.silence_note = silence_note[:300]
+        flag.save(update_fields=["response_taken", "silenced", "silence_note"])
+        audit_record(
+            actor=actor,
+            action="anomaly.silenced" if silence_note else "anomaly.responded",
+            target=flag,
+            brand_id=flag.campaign.brand_id,
+            campaign_id=flag.campaign_id,
+            data={
+                "kind": flag.kind,
+                "response": flag.response,
+                "taken": flag.response_taken,
+                **({"silence": silence_note} if silence_note else {}),
+            },
+        )
+        campaign_changed_on_commit(flag.campaign_id)
     return flag
 
 
@@ -371,6 +433,7 @@ def sla_evaluation_record(
     target: str,
     actor: Actor,
     detail: str = "",
+    error_budget: str = "",
 ) -> SlaEvaluation:
     """Record one SLA measurement; the campaign's status becomes the worst latest one."""
     with transaction.atomic():
@@ -381,7 +444,8 @@ def sla_evaluation_record(
             status=status,
             measured=measured,
             target=target,
-            detail=detail,
+            detail=detail[:300],
+            error_budget=error_budget[:120],
             evaluated_at=timezone.now(),
         )
         # The latest evaluation of each SLA (one indexed lookup per kind).

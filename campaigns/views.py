@@ -61,10 +61,18 @@ def _insights_context(campaign) -> dict:
             "recent": metric.points[-6:],
             "label": metric.label,
         }
+    from monitoring import selectors as monitoring
+    from monitoring.forms import SilenceForm
+
     return {
         "pacing_chart": pacing_chart,
         "performance_chart": performance_chart,
         "open_flags": selectors.campaign_open_flags(campaign),
+        "flags": monitoring.campaign_flags(campaign),
+        "paused_surfaces": monitoring.open_breakers(campaign),
+        "escalations": monitoring.campaign_escalations(campaign),
+        "silences": monitoring.campaign_silences(campaign),
+        "silence_form": SilenceForm(),
         "sla_evaluations": selectors.campaign_latest_sla(campaign),
         "approvals": selectors.campaign_approvals(campaign),
         "activity": selectors.campaign_recent_activity(campaign),

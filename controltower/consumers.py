@@ -11,7 +11,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from approvals import policies
 
 from .fanout import hub
-from .realtime import brand_group, campaign_group, queue_group
+from .realtime import brand_group, campaign_group, queue_group, user_group
 
 # Close codes in the 4000 range (application-defined); htmx does not retry them.
 UNAUTHENTICATED = 4401
@@ -37,8 +37,10 @@ class TowerConsumer(AsyncWebsocketConsumer):
             await self.close(code=FORBIDDEN)
             return
         await self.accept()
-        self.tower_groups = [brand_group(pk) for pk in brand_ids] + [
-            queue_group(pk, role) for pk in brand_ids for role in roles
+        self.tower_groups = [
+            user_group(user.pk),
+            *(brand_group(pk) for pk in brand_ids),
+            *(queue_group(pk, role) for pk in brand_ids for role in roles),
         ]
         if campaign_id is not None:
             self.tower_groups.append(campaign_group(campaign_id))

@@ -28,7 +28,13 @@ class QueueCount:
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "nav_roles": [], "queue_counts": [], "live_since": 0}
+        return {
+            "nav_items": [],
+            "nav_roles": [],
+            "queue_counts": [],
+            "live_since": 0,
+            "unread_notifications": 0,
+        }
     entries = [("Control tower", reverse("tower"))]
     queue_counts = []
     if policies.is_manager(user) or policies.is_legal_reviewer(user) or policies.is_admin(user):
@@ -62,6 +68,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         key=len,
         default="",
     )
+    from monitoring.selectors import unread_count
+
     from approvals.models import AuditChainHead
 
     # Where the audit chain stood when this page was rendered: the live socket asks for a
@@ -75,4 +83,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ],
         "nav_roles": sorted(role.value for role in policies.roles_of(user)),
         "queue_counts": queue_counts,
+        "unread_notifications": unread_count(user.pk),
     }

@@ -190,3 +190,33 @@ def push_agent_work(campaign_id: int) -> None:
         campaign_group(campaign_id),
         {"type": "agent_work.update", "campaign_id": campaign_id, "html": html},
     )
+
+
+def user_group(user_id: int) -> str:
+    """The group of every socket of one person (their notifications)."""
+    return f"user.{user_id}"
+
+
+def notifications_changed_on_commit(user_ids: list[int]) -> None:
+    """Announce new or read notifications to their people, after commit."""
+    if user_ids:
+        transaction.on_commit(partial(_notifications_committed, sorted(set(user_ids))))
+
+
+def _notifications_committed(user_ids: list[int]) -> None:
+    try:
+        for user_id in user_ids:
+            push_notifications(user_id)
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("Could not announce notifications to %s: %s", user_ids, exc)
+
+
+def push_notifications(user_id: int) -> None:
+    """Render one person's notification link (its unread count) and send it to them."""
+    from monitoring.selectors import unread_count
+
+    html = render_to_string(
+        "base.html#notifications-link",
+        {"unread_notifications": unread_count(user_id), "live": True},
+    )
+    publish(user_group(user_id), {"type": "notifications.update", "html": html})

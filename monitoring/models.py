@@ -56,29 +56,31 @@ class TelemetryEvent(models.Model):
 
 
 class DetectorState(models.Model):
-    """Where one detector stands on one series (a campaign, or one of its channels or
-    variants): its snapshot (``campaigns.domain.anomalies``) and the last bucket it has
-    seen, so detection resumes exactly where it stopped after a restart."""
+    """Where the detectors stand on one series — a campaign as a whole (blank channel),
+    one of its channels (blank variant) or one variant — as their snapshot
+    (``campaigns.domain.anomalies.Monitor``), and the last bucket they have judged, so
+    detection resumes exactly where it stopped after a restart."""
 
     campaign = models.ForeignKey(
         "campaigns.Campaign", on_delete=models.CASCADE, related_name="detector_states"
     )
-    kind = models.CharField(max_length=24)
     channel = models.CharField(max_length=32, blank=True)
     variant = models.CharField(max_length=64, blank=True)
     snapshot = models.JSONField(default=dict)
+    # The start of the newest bucket judged (bucket-closing series; blank for link checks,
+    # which are judged as they arrive).
     last_bucket = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["campaign", "kind", "channel", "variant"], name="one_state_per_series"
+                fields=["campaign", "channel", "variant"], name="one_state_per_series"
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} on {self.campaign_id}/{self.channel or '*'}/{self.variant or '*'}"
+        return f"{self.campaign_id}/{self.channel or '*'}/{self.variant or '*'}"
 
 
 class Silence(models.Model):
@@ -240,6 +242,9 @@ class Notification(models.Model):
     )
     escalation = models.ForeignKey(
         Escalation, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    flag = models.ForeignKey(
+        "campaigns.AnomalyFlag", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)

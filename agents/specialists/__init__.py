@@ -128,6 +128,7 @@ def run_specialist(*, run_id: int, last_try: bool = False) -> AgentRun | None:
             claim=claim,
             reason="The model's output was still malformed after its retries: "
             + "; ".join(exc.problems[:5]),
+            kind="malformed_output",
             usage=_usage_of(exc),
         )
     except providers.ModelUnavailable as exc:
@@ -135,12 +136,13 @@ def run_specialist(*, run_id: int, last_try: bool = False) -> AgentRun | None:
             return services.agent_run_escalate(
                 claim=claim,
                 reason=f"The language model could not be reached after every retry: {exc}",
+                kind="model_unavailable",
                 final_status=RunStatus.FAILED,
             )
         services.agent_run_release(claim=claim, error=str(exc))
         raise
     except HandoffInvalid as exc:  # what it consumed no longer passes its schema
-        return services.agent_run_escalate(claim=claim, reason=str(exc))
+        return services.agent_run_escalate(claim=claim, reason=str(exc), kind="handoff_invalid")
     except Exception as exc:
         # A bug, not a verdict on the work: give the run back (the reaper re-sends it,
         # and MAX_ATTEMPTS bounds the retries) and let the task fail loudly.

@@ -85,10 +85,11 @@ class Content(Specialist):
             else:
                 passed.append(variant)
         if not passed:
+            found = tuple(sorted({m for findings in held for m in findings}))
             services.agent_run_stop(
                 run,
-                "Every draft broke the brand's rules and was held back: "
-                + "; ".join(sorted({m for findings in held for m in findings})),
+                "Every draft broke the brand's rules and was held back: " + "; ".join(found),
+                findings=found,
             )
             return False
         handed = services.hand_on(run, "drafts", drafts.model_copy(update={"variants": passed}))

@@ -187,6 +187,34 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=7, minute=0),
         "options": {"expires": 12 * 60 * 60},
     },
+    # Monitoring (monitoring/services): the sandbox market delivers, hours the clock has
+    # closed are judged, escalations climb their chains, SLAs are evaluated, and
+    # notifications that failed to send are tried again.
+    "monitoring.sandbox-tick": {
+        "task": "monitoring.sandbox_tick",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+    "monitoring.close-buckets": {
+        "task": "monitoring.close_buckets",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+    "monitoring.climb-escalations": {
+        "task": "monitoring.climb_escalations",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+    "monitoring.evaluate-slas": {
+        "task": "monitoring.evaluate_slas",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+    "monitoring.resend-deliveries": {
+        "task": "monitoring.resend_deliveries",
+        "schedule": 300,
+        "options": {"expires": 300},
+    },
     # Contact-file previews nobody confirmed in 24 h are deleted (they hold personal data).
     "crm.purge-expired-imports": {
         "task": "crm.purge_expired_imports",
@@ -248,6 +276,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# Django 6 default, opted into now: a URL typed without a scheme is https.
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -279,6 +309,21 @@ LOGGING = {
 }
 
 # --- Domain knobs -------------------------------------------------------------
+# Where links in emails and webhook posts point (the address people open the app at).
+CONTROLTOWER_BASE_URL = env.str("CONTROLTOWER_BASE_URL", default="http://127.0.0.1:8000")
+# Monitoring (monitoring/services/detection.py): an hour is judged once this long has
+# passed after its end (late reports still count), and a series judged for the first
+# time (or after a gap) starts at most this far back.
+CONTROLTOWER_TELEMETRY_CLOSE_GRACE_SECONDS = env.int(
+    "CONTROLTOWER_TELEMETRY_CLOSE_GRACE_SECONDS", default=120
+)
+CONTROLTOWER_DETECTION_BACKFILL_HOURS = env.int(
+    "CONTROLTOWER_DETECTION_BACKFILL_HOURS", default=14 * 24
+)
+# The sandbox market delivers live campaigns on each beat tick (off: only API/CSV data).
+CONTROLTOWER_SANDBOX_MARKET = env.bool("CONTROLTOWER_SANDBOX_MARKET", default=True)
+# A webhook post or email that still fails after this many attempts is marked failed.
+CONTROLTOWER_DELIVERY_MAX_ATTEMPTS = env.int("CONTROLTOWER_DELIVERY_MAX_ATTEMPTS", default=6)
 # A brief budget above this is refused as implausible (a typo, not a campaign).
 CONTROLTOWER_MAX_BRIEF_BUDGET = env.int("CONTROLTOWER_MAX_BRIEF_BUDGET", default=10_000_000)
 # Changes to one campaign within this window reach the tower as at most two updates.

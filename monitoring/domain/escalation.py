@@ -66,6 +66,8 @@ class Reason(StrEnum):
     MISSING_DEPENDENCY = "missing_dependency"
     PERMISSION = "permission"
     SLA_BREACH = "sla_breach"
+    #: Not one of the rules: a person moved the campaign to escalated themselves.
+    RAISED_BY_PERSON = "raised_by_person"
 
     @property
     def label(self) -> str:
@@ -75,6 +77,7 @@ class Reason(StrEnum):
             "missing_dependency": "Missing dependency",
             "permission": "Permission problem",
             "sla_breach": "SLA breach",
+            "raised_by_person": "Raised by a person",
         }[self.value]
 
 
@@ -141,6 +144,7 @@ RUN_ERRORS: Mapping[str, Reason] = {
     "waiting_dependency": Reason.MISSING_DEPENDENCY,
     "handoff_invalid": Reason.MISSING_DEPENDENCY,
     "malformed_output": Reason.MISSING_DEPENDENCY,
+    "retries_exhausted": Reason.MISSING_DEPENDENCY,
     "spend_cap": Reason.PERMISSION,
 }
 
@@ -167,6 +171,7 @@ _RUN_SUMMARIES = {
     "handoff_invalid": "An agent's handoff failed its schema; the next agent has no input.",
     "malformed_output": "The model's output stayed malformed after its retries.",
     "spend_cap": "The brand's language-model spend cap stopped the run.",
+    "retries_exhausted": "Its worker died on every attempt; a person should look first.",
 }
 
 

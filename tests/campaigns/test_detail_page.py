@@ -153,7 +153,7 @@ def test_without_samples_the_page_says_there_is_no_data_yet(login, manager, camp
     assert "Spend starts when the campaign launches." in page
     assert "No performance data yet." in page
     assert 'id="chart-pacing"' not in page and 'id="chart-performance"' not in page
-    assert "No open anomaly flags." in page
+    assert "No anomaly flags." in page
     assert "No SLA evaluated yet." in page
     assert "No approval requests." in page
 
@@ -239,7 +239,10 @@ def test_approvals_flags_and_latest_slas_are_shown(login, manager, live_campaign
     flag_list = page.split('<ul class="flag-list">')[1].split("</ul>")[0]
     assert "CPM 14.80 on paid social is 63 % above its median" in flag_list
     assert "Response: optimize" in flag_list
-    assert "Landing page returned 404" not in flag_list  # resolved: only in the audit trail
+    # A resolved flag stays in view (after the open ones), marked resolved.
+    resolved_item = flag_list.split('class="flag-item flag-resolved"')[1]
+    assert "Landing page returned 404" in resolved_item and ">Resolved</span>" in resolved_item
+    assert flag_list.index("CPM 14.80") < flag_list.index("Landing page returned 404")
     slas = response.context["sla_evaluations"]
     assert [(e.sla, e.status, e.measured) for e in slas] == [
         (SlaKind.BUDGET_PACING, SlaStatus.AT_RISK, "+9 %")  # only the latest per SLA

@@ -43,9 +43,12 @@ def test_agent_transitions_are_attributed_to_the_agent(campaign_a):
         actor=Actor.for_agent("planner"),
         reason="CPA spike",
     )
-    event = AuditEvent.objects.get()
+    event = AuditEvent.objects.get(action="campaign.phase_changed")
     assert event.actor_agent == "planner" and event.actor_user is None
     assert event.actor_label == "agent:planner"
+    # The move opens the escalation that tells people (monitoring.services.escalations).
+    opened = AuditEvent.objects.get(action="escalation.opened")
+    assert opened.actor_agent == "planner" and opened.data["summary"] == "CPA spike"
 
 
 @pytest.mark.parametrize("to_phase", ["execution", "paused", "cancelled"])

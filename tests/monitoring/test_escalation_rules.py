@@ -77,6 +77,8 @@ TABLE = [
     (Trigger("agent_run", run_error_kind="malformed_output", channel="email"), M, CAMPAIGN),
     (Trigger("agent_run", run_error_kind="spend_cap"), D, CAMPAIGN),
     (Trigger("agent_run", run_error_kind="worker_died"), None, None),  # the reaper re-queues
+    # ...but a run whose worker died on every attempt is given up on: a person looks.
+    (Trigger("agent_run", run_error_kind="retries_exhausted"), M, CAMPAIGN),
     (Trigger("agent_run", run_error_kind=""), None, None),
     # SLAs: only a breach
     (Trigger("sla", sla_kind="qa_pass_rate", sla_status="breached"), S, CAMPAIGN),
@@ -164,6 +166,7 @@ def test_names_match_the_models_and_the_anomaly_rules():
         "Missing dependency",
         "Permission problem",
         "SLA breach",
+        "Raised by a person",
     ]
 
 

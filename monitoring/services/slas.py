@@ -1,0 +1,268 @@
+"""Evaluating each campaign's SLAs from what actually happened, every minute (beat).
+
+Each SLA is measured from the records the product already keeps — runs, handoffs, the
+gate's decisions, approvals, escalations, flags, notifications — judged by the pure
+rules in ``monitoring.domain.slas`` against the brief's targets and the brand's
+monitoring settings, and recorded (``campaigns.services.sla_evaluation_record``) when
+its status changes, or every ``RECORD_EVERY`` while it holds. The campaign's SLA
+status is the worst latest one; an SLA that becomes breached escalates.
+
+===================  =========================================  ======================
+SLA                  measured                                    target from
+===================  =========================================  ======================
+response time        brief submitted → the planner starts        brand settings
+draft time           brief submitted → first drafts handed on    brief (hours)
+QA pass rate         drafts passing the brand's checks / drafted  brief (%)
+completion rate      agent runs that succeeded / finished        brand settings
+exception rate       agent actions people stepped in on          brand settings
+policy escalation    a policy issue found → sent to legal/person brief (minutes)
+budget pacing        spend against the straight-line plan        brief (± %)
+notify time          CPA above its limit → first person told     brand settings
+===================  =========================================  ======================
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Min
+from django.utils import timezone
+
+from agents.models import AgentRun, Handoff, HandoffStatus, RunStatus
+from approvals.domain.audit import Actor
+from approvals.models import ApprovalRequest, ApprovalStatus, AuditEvent, PolicyDecisionRecord
+from campaigns.domain.budget import planned_spend
+from campaigns.domain.phases import Phase
+from campaigns.models import AnomalyFlag, Campaign, SlaEvaluation
+
+from ..domain.escalation import Source, Trigger
+from ..domain.slas import (
+    SlaReading,
+    SlaState,
+    rate_at_least,
+    rate_at_most,
+    time_to_event,
+    within_band,
+)
+from ..models import Escalation, MonitoringSettings, Notification
+
+#: The performance agent keeps the SLA clocks.
+CLOCK = Actor.for_agent("performance")
+#: A holding status is written down again this often (so the page's figures stay fresh).
+RECORD_EVERY = timedelta(minutes=15)
+#: Phases whose SLAs are running.
+WATCHED = (Phase.BRIEFING, Phase.EXECUTION, Phase.MONITORING, Phase.ESCALATED, Phase.PAUSED)
+#: Samples below these are "too few to judge": one round of drafts, a few runs, actions.
+QA_MIN_SAMPLE = 6
+COMPLETION_MIN_SAMPLE = 5
+EXCEPTION_MIN_SAMPLE = 10
+
+
+def slas_evaluate(*, now: datetime | None = None, campaign_ids: list[int] | None = None) -> int:
+    """Evaluate every watched campaign's SLAs; how many evaluations were recorded."""
+    now = now or timezone.now()
+    campaigns = Campaign.objects.filter(phase__in=WATCHED).select_related("brief", "brand")
+    if campaign_ids is not None:
+        campaigns = campaigns.filter(pk__in=campaign_ids)
+    settings_by_brand = {s.brand_id: s for s in MonitoringSettings.objects.all()}
+    recorded = 0
+    for campaign in campaigns.order_by("pk"):
+        brand_settings = settings_by_brand.get(campaign.brand_id) or MonitoringSettings()
+        for reading in campaign_sla_readings(campaign, brand_settings, now=now):
+            recorded += _record(campaign, reading, now=now)
+    return recorded
+
+
+def campaign_sla_readings(
+    campaign: Campaign, brand_settings: MonitoringSettings, *, now: datetime
+) -> list[SlaReading]:
+    """Every SLA that applies to the campaign now, measured."""
+    brief = campaign.brief
+    runs = AgentRun.objects.filter(campaign=campaign)
+    readings = [
+        time_to_event(
+            "response_time",
+            started_at=campaign.created_at,
+            done_at=runs.filter(agent="planner").aggregate(at=Min("started_at"))["at"],
+            now=now,
+            target=timedelta(minutes=brand_settings.response_minutes),
+        ),
+        time_to_event(
+            "draft_time",
+            started_at=campaign.created_at,
+            done_at=Handoff.objects.filter(
+                campaign=campaign, kind="drafts", status=HandoffStatus.ACCEPTED
+            ).aggregate(at=Min("created_at"))["at"],
+            now=now,
+            target=timedelta(hours=brief.sla_draft_hours),
+        ),
+    ]
+    passed = PolicyDecisionRecord.objects.filter(
+        campaign=campaign, action_type="publish_content", agent_run__agent="content"
+    ).count()
+    held = AuditEvent.objects.filter(campaign_id=campaign.pk, action="content.held_back").count()
+    if passed + held:
+        readings.append(
+            rate_at_least(
+                "qa_pass_rate",
+                good=passed,
+                total=passed + held,
+                target_pct=brief.sla_qa_pass_pct,
+                min_sample=QA_MIN_SAMPLE,
+            )
+        )
+    finished = runs.filter(finished_at__isnull=False)
+    done = finished.count()
+    if done:
+        readings.append(
+            rate_at_least(
+                "completion_rate",
+                good=finished.filter(status=RunStatus.SUCCEEDED).count(),
+                total=done,
+                target_pct=brand_settings.completion_pct,
+                min_sample=COMPLETION_MIN_SAMPLE,
+                unit="failed runs",
+            )
+        )
+    actions = PolicyDecisionRecord.objects.filter(campaign=campaign).exclude(agent_run=None)
+    total_actions = actions.count()
+    if total_actions:
+        readings.append(
+            rate_at_most(
+                "exception_rate",
+                bad=min(total_actions, _interventions(campaign)),
+                total=total_actions,
+                max_pct=brand_settings.exception_max_pct,
+                min_sample=EXCEPTION_MIN_SAMPLE,
+            )
+        )
+    issue = _policy_issue(campaign)
+    if issue is not None:
+        found_at, escalated_at = issue
+        readings.append(
+            time_to_event(
+                "policy_escalation",
+                started_at=found_at,
+                done_at=escalated_at,
+                now=now,
+                target=timedelta(minutes=brief.sla_policy_escalation_minutes),
+            )
+        )
+    if campaign.phase in (Phase.EXECUTION, Phase.MONITORING) and campaign.launched_at:
+        end = timezone.make_aware(datetime.combine(brief.deadline, time.max))
+        readings.append(
+            within_band(
+                "budget_pacing",
+                actual=campaign.budget_consumed,
+                planned=planned_spend(campaign.budget_total, campaign.launched_at, end, now),
+                tolerance_pct=brief.sla_pacing_tolerance_pct,
+            )
+        )
+    flag = (
+        AnomalyFlag.objects.filter(
+            campaign=campaign, kind="cpa_above_limit", firing_at__isnull=False, silenced=False
+        )
+        .order_by("-firing_at")
+        .first()
+    )
+    if flag is not None:
+        told = Notification.objects.filter(flag_id=flag.pk).aggregate(at=Min("created_at"))["at"]
+        readings.append(
+            time_to_event(
+                "notify_time",
+                started_at=flag.firing_at,
+                done_at=told,
+                now=now,
+                target=timedelta(minutes=brand_settings.notify_minutes),
+            )
+        )
+    return readings
+
+
+def _interventions(campaign: Campaign) -> int:
+    """Times people had to step in on the agents' work: a request rejected, sent back
+    or edited before approval, and escalations the rules opened."""
+    decided = ApprovalRequest.objects.filter(campaign=campaign, requested_by_agent__gt="")
+    stepped_in = decided.filter(
+        status__in=[ApprovalStatus.REJECTED, ApprovalStatus.CHANGES_REQUESTED]
+    ).count()
+    edited = AuditEvent.objects.filter(
+        campaign_id=campaign.pk, action="approval.approved", data__has_key="edit"
+    ).count()
+    escalations = Escalation.objects.filter(campaign=campaign).exclude(reason="raised_by_person")
+    return stepped_in + edited + escalations.count()
+
+
+def _policy_issue(campaign: Campaign) -> tuple[datetime, datetime | None] | None:
+    """When the first policy issue was found (a draft held back, or a claim legal must
+    clear) and when it reached a person (legal's queue, or an escalation)."""
+    held = AuditEvent.objects.filter(campaign_id=campaign.pk, action="content.held_back").aggregate(
+        at=Min("occurred_at")
+    )["at"]
+    to_legal = PolicyDecisionRecord.objects.filter(
+        campaign=campaign, rule__in=["claims.unapproved", "categories.sensitive"]
+    ).aggregate(at=Min("decided_at"))["at"]
+    found = min((t for t in (held, to_legal) if t is not None), default=None)
+    if found is None:
+        return None
+    reached = [
+        ApprovalRequest.objects.filter(campaign=campaign, queue_role="Legal Reviewer")
+        .filter(created_at__gte=found - timedelta(seconds=1))
+        .aggregate(at=Min("created_at"))["at"],
+        Escalation.objects.filter(campaign=campaign, reason="compliance")
+        .filter(opened_at__gte=found - timedelta(seconds=1))
+        .aggregate(at=Min("opened_at"))["at"],
+    ]
+    return found, min((t for t in reached if t is not None), default=None)
+
+
+def _record(campaign: Campaign, reading: SlaReading, *, now: datetime) -> int:
+    """Write the reading down if its status changed (or it held for ``RECORD_EVERY``);
+    a newly breached SLA escalates. 1 if recorded."""
+    from campaigns.services import sla_evaluation_record
+
+    from .escalations import escalation_raise
+
+    latest: Any = (
+        SlaEvaluation.objects.filter(campaign=campaign, sla=reading.kind)
+        .order_by("-evaluated_at", "-id")
+        .first()
+    )
+    budget = reading.error_budget.label if reading.error_budget else ""
+    if latest is not None and latest.status == reading.status:
+        same = (latest.measured, latest.target, latest.error_budget) == (
+            reading.measured,
+            reading.target,
+            budget,
+        )
+        if same or latest.evaluated_at > now - RECORD_EVERY:
+            return 0
+    sla_evaluation_record(
+        campaign_id=campaign.pk,
+        sla=reading.kind,
+        status=reading.status.value,
+        measured=reading.measured,
+        target=reading.target,
+        detail=reading.detail,
+        error_budget=budget,
+        actor=CLOCK,
+    )
+    newly_breached = reading.status == SlaState.BREACHED and (
+        latest is None or latest.status != SlaState.BREACHED
+    )
+    if newly_breached:
+        escalation_raise(
+            campaign_id=campaign.pk,
+            trigger=Trigger(
+                source=Source.SLA,
+                sla_kind=reading.kind,
+                sla_status=reading.status.value,
+                summary=(
+                    f"SLA breached: {reading.label} — {reading.measured} against "
+                    f"{reading.target}." + (f" {reading.detail}" if reading.detail else "")
+                ),
+            ),
+            actor=CLOCK,
+        )
+    return 1
