@@ -26,6 +26,10 @@ from .services.tokens import ingestion_token_create, ingestion_token_revoke
 
 
 class MonitoringSettingsForm(forms.ModelForm):
+    slack_webhook_url = forms.URLField(
+        assume_scheme="https", required=False, label="Slack-compatible webhook URL"
+    )
+
     class Meta:
         model = MonitoringSettings
         fields = ["brand", *FIELDS]

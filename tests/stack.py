@@ -124,8 +124,8 @@ def asgi_server(log: Path, port: int | None = None) -> Iterator[str]:
 @contextmanager
 def celery_beat(log: Path, schedule_seconds: float) -> Iterator[subprocess.Popen]:
     """A real Celery beat process sending the project's periodic tasks, with the approval
-    timer sweep every ``schedule_seconds``. Its schedule file lives beside the log (a
-    temporary directory), never in the project's ``var/``."""
+    timer sweep and monitoring's ticks every ``schedule_seconds``. Its schedule file
+    lives beside the log (a temporary directory), never in the project's ``var/``."""
     with log.open("w") as out:
         process = subprocess.Popen(
             [
@@ -144,7 +144,10 @@ def celery_beat(log: Path, schedule_seconds: float) -> Iterator[subprocess.Popen
                 str(max(1, int(schedule_seconds))),
             ],
             cwd=ROOT,
-            env=process_env(CONTROLTOWER_APPROVAL_SWEEP_SECONDS=str(schedule_seconds)),
+            env=process_env(
+                CONTROLTOWER_APPROVAL_SWEEP_SECONDS=str(schedule_seconds),
+                CONTROLTOWER_MONITORING_TICK_SECONDS=str(schedule_seconds),
+            ),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -168,6 +168,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # How often the approval queues' SLA timers are swept (escalations, safe defaults).
 CONTROLTOWER_APPROVAL_SWEEP_SECONDS = env.float("CONTROLTOWER_APPROVAL_SWEEP_SECONDS", default=60)
+# Monitoring's periodic work (sandbox deliveries, closing hours, climbing escalations,
+# SLA clocks) runs this often; each tick works from what the database says is due.
+CONTROLTOWER_MONITORING_TICK_SECONDS = env.float("CONTROLTOWER_MONITORING_TICK_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE: dict = {
     "approvals.sweep-timers": {
         "task": "approvals.sweep_timers",
@@ -190,25 +193,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Monitoring (monitoring/services): the sandbox market delivers, hours the clock has
     # closed are judged, escalations climb their chains, SLAs are evaluated, and
     # notifications that failed to send are tried again.
-    "monitoring.sandbox-tick": {
-        "task": "monitoring.sandbox_tick",
-        "schedule": 60,
-        "options": {"expires": 60},
-    },
-    "monitoring.close-buckets": {
-        "task": "monitoring.close_buckets",
-        "schedule": 60,
-        "options": {"expires": 60},
-    },
-    "monitoring.climb-escalations": {
-        "task": "monitoring.climb_escalations",
-        "schedule": 60,
-        "options": {"expires": 60},
-    },
-    "monitoring.evaluate-slas": {
-        "task": "monitoring.evaluate_slas",
-        "schedule": 60,
-        "options": {"expires": 60},
+    **{
+        f"monitoring.{task.replace('_', '-')}": {
+            "task": f"monitoring.{task}",
+            "schedule": CONTROLTOWER_MONITORING_TICK_SECONDS,
+            "options": {"expires": CONTROLTOWER_MONITORING_TICK_SECONDS},
+        }
+        for task in ("sandbox_tick", "close_buckets", "climb_escalations", "evaluate_slas")
     },
     "monitoring.resend-deliveries": {
         "task": "monitoring.resend_deliveries",
@@ -276,8 +267,6 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
-# Django 6 default, opted into now: a URL typed without a scheme is https.
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

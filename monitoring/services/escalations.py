@@ -348,6 +348,11 @@ def _first_level(campaign: Campaign, chain: tuple, actor: Actor) -> int:
 
 def _tell(escalation: Escalation, campaign: Campaign, tier: str, *, climbed: bool) -> None:
     people = policies.escalation_recipients(campaign.brand, tier=tier, owner=campaign.owner)
+    if climbed:  # someone told at a lower tier (an owner who is also a manager) is not told again
+        already = set(escalation.notifications.values_list("recipient_id", flat=True))
+        people = [person for person in people if person.pk not in already]
+        if not people:
+            return
     verb = "Escalated to you" if not climbed else "Still unanswered, now with you"
     notify_people(
         people=people,

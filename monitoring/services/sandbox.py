@@ -73,8 +73,8 @@ def sandbox_deliver(*, now: datetime | None = None) -> int:
     delivered = 0
     live = Campaign.objects.filter(
         phase__in=[Phase.EXECUTION, Phase.MONITORING],
-        content_variants__status=ContentStatus.PUBLISHED,
-        content_variants__connector="sandbox market",
+        content__status=ContentStatus.PUBLISHED,
+        content__connector="sandbox market",
     ).distinct()
     for campaign_id in live.values_list("pk", flat=True):
         try:

@@ -29,8 +29,12 @@ async def test_a_change_committed_by_a_worker_reaches_the_socket(worker, manager
     await database_sync_to_async(agent_transition_phase.delay)(
         campaign_a.pk, "escalated", "performance", "CPA spike"
     )
-    html = await communicator.receive_from(timeout=15)
-    assert f'id="tower-row-{campaign_a.pk}"' in html and "Escalated" in html
+    # The escalation also tells its owner (this manager): their notification count comes
+    # on the same socket, in either order with the row.
+    frames = [await communicator.receive_from(timeout=15) for _ in range(2)]
+    (html,) = [f for f in frames if f'id="tower-row-{campaign_a.pk}"' in f]
+    assert "Escalated" in html
+    assert any('id="nav-notifications"' in f and "Notifications (1)" in f for f in frames)
     phase = await database_sync_to_async(lambda: Campaign.objects.get(pk=campaign_a.pk).phase)()
     assert phase == "escalated"
     await communicator.disconnect()
