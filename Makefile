@@ -26,6 +26,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/broadcast_latency.py
 	$(BIN)/python bench/agent_throughput.py
 	$(BIN)/python bench/allocation_regret.py
+	$(BIN)/python bench/detection_quality.py
+	$(BIN)/python bench/ingest_throughput.py
+	$(BIN)/python bench/flag_latency.py
 
 install: $(STAMP)
 

@@ -307,7 +307,6 @@ class PerformanceSample(models.Model):
                 name="one_sample_per_surface_and_bucket",
             )
         ]
-        indexes = [models.Index(fields=["campaign", "bucket_start"])]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} @ {self.bucket_start:%Y-%m-%d %H:%M}"

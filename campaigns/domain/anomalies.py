@@ -73,6 +73,10 @@ class State(StrEnum):
     RESOLVED = "resolved"
 
 
+#: No incident open: nothing pending or firing.
+_CLOSED = (State.INACTIVE, State.RESOLVED)
+
+
 # --------------------------------------------------------------------------- data in/out
 
 
@@ -539,6 +543,13 @@ class Detector:
     def state(self) -> State:
         return self.incident.state
 
+    @property
+    def idle(self) -> bool:
+        """No incident open and nothing pooled. A healthy point at full volume then
+        changes nothing but counters, so a caller may skip judging it (the ingestion
+        does, for the link checks every event carries)."""
+        return self.incident.state in _CLOSED and self.judge.pool_n == 0
+
     def observe(self, obs: Observation) -> list[Transition]:
         return self._step(obs.at, obs.value, obs.weight, obs.numerator)
 
@@ -608,6 +619,10 @@ class CompositeDetector:
     @property
     def state(self) -> State:
         return self.incident.state
+
+    @property
+    def idle(self) -> bool:
+        return self.incident.state in _CLOSED and all(j.pool_n == 0 for j in self.judges)
 
     def observe(self, at: datetime, observations: Mapping[str, Observation]) -> list[Transition]:
         """Observations by metric name, all at ``at`` (a missing metric is skipped)."""
@@ -1010,6 +1025,11 @@ class Monitor:
             for t in detector.observe_bucket(at, bucket):
                 flagged.append(Flagged(kind, self.responses.get(kind, "continue"), t))
         return flagged
+
+    @property
+    def idle(self) -> bool:
+        """Every detector idle (see ``Detector.idle``)."""
+        return all(d.idle for d in self.detectors.values())
 
     def snapshot(self) -> dict[str, Any]:
         return {kind: d.snapshot() for kind, d in self.detectors.items()}

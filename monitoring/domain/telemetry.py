@@ -149,7 +149,8 @@ def _parse_one(
     if unknown:
         bad(", ".join(sorted(map(str, unknown))[:5]), "unknown field; see the documented fields")
     for field in REQUIRED:
-        if _blank(item.get(field)):
+        value = item.get(field)
+        if value is None or (type(value) is str and not value.strip()):
             bad(field, "required")
     if problems:
         return None
@@ -177,6 +178,10 @@ def _parse_one(
     counts: dict[str, int] = {}
     for field in COUNT_FIELDS:
         value = item.get(field)
+        # The common case first (a JSON number): type() is exact, so True is not an int.
+        if type(value) is int and 0 <= value <= _MAX_COUNT:
+            counts[field] = value
+            continue
         if _blank(value):
             counts[field] = 0
             continue

@@ -24,15 +24,17 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import defaultdict
+import secrets
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -50,7 +52,6 @@ from campaigns.domain.anomalies import (
     detectors_for,
     responses_for,
 )
-from campaigns.domain.budget import planned_spend
 from campaigns.domain.metrics import Bucket
 from campaigns.domain.phases import Phase
 from campaigns.models import AnomalyFlag, Campaign, FlagState, PerformanceSample
@@ -152,61 +153,74 @@ def _advance(
 ) -> list[int]:
     campaign_ids = {campaign_id for campaign_id, _ in closes} | {r.campaign_id for r in links}
     campaigns = Campaign.objects.select_related("brief", "brand").in_bulk(campaign_ids)
-    keys = {(cid, channel, "") for cid, channel in closes} | {
+    links = [r for r in links if r.campaign_id in campaigns]
+    keys = {(cid, channel, "") for cid, channel in closes if cid in campaigns} | {
         (r.campaign_id, r.channel, r.variant) for r in links
     }
     states = _lock_states(keys)
     paused = _paused_surfaces(campaign_ids)
-    monitors: dict[tuple[int, str, str], Monitor] = {}
+    responses = _Responses()
+    work = _Work(states, campaigns, responses)
     changed: list[tuple[tuple[int, str, str], Flagged]] = []
 
-    # Closed hours of campaign and channel series, in order.
-    spans = {}
+    # Closed hours of campaign and channel series, in order (and, for a series whose
+    # state this process does not hold, the hours since its snapshot, replayed quietly).
+    spans: dict[tuple[int, str], tuple[datetime | None, datetime]] = {}
     for (cid, channel), until in closes.items():
-        state = states[(cid, channel, "")]
+        state = states.get((cid, channel, ""))
+        if state is None:
+            continue
         start = state.last_bucket + HOUR if state.last_bucket else None
-        spans[(cid, channel)] = (start, until)
-    samples, first_hours = _samples(spans)
+        if start is None or start < until:
+            spans[(cid, channel)] = (start, until)
+    replays = {
+        key: state.snapshot_as_of + HOUR
+        for key, state in states.items()
+        if not key[2]
+        and (key[0], key[1]) in spans
+        and state.snapshot_as_of
+        and state.last_bucket
+        and state.snapshot_as_of < state.last_bucket
+    }
+    samples, first_hours = _samples(spans, since=min(replays.values(), default=None))
+    link_keys = {(r.campaign_id, r.channel, r.variant) for r in links}
+    work.preload([(cid, channel, "") for cid, channel in spans] + list(link_keys))
     for (cid, channel), (start, until) in spans.items():
         key = (cid, channel, "")
-        campaign = campaigns.get(cid)
-        if campaign is None:
-            continue
+        campaign = campaigns[cid]
         start = start or first_hours.get((cid, channel)) or until
         start = max(start, until - _backfill())
         if start >= until:
+            states[key].last_bucket = until - HOUR
+            work.touch(key)
             continue
-        monitor = monitors[key] = _monitor(campaign, key, states[key])
-        delivering = campaign.phase in DELIVERING
-        hour = start
-        while hour < until:
-            if delivering and not (channel and _is_paused(paused, cid, channel, "")):
-                bucket = _bucket(campaign, channel, hour, samples)
-                if bucket is None and not channel:
-                    # The campaign delivered nothing this hour: pacing sees the shortfall.
-                    bucket = Bucket(planned_spend=_planned_in(campaign, hour))
-                if bucket is not None:
-                    changed.extend((key, f) for f in monitor.observe(hour, bucket))
-            hour += HOUR
+        monitor, replay_from = work.monitor(key, replay=replays.get(key))
+        if replay_from is not None:
+            _observe_hours(monitor, campaign, channel, replay_from, start, samples, paused)
+        changed.extend(
+            (key, flagged)
+            for flagged in _observe_hours(monitor, campaign, channel, start, until, samples, paused)
+        )
         states[key].last_bucket = until - HOUR
 
-    # Link checks, each as it arrived.
-    for row in sorted(links, key=lambda r: r.occurred_at):
-        key = (row.campaign_id, row.channel, row.variant)
-        campaign = campaigns.get(row.campaign_id)
-        if campaign is None or campaign.phase not in DELIVERING:
+    # Link checks, each as it arrived. A series with nothing open skips healthy checks
+    # (judging them would change nothing that matters; see ``Detector.idle``).
+    by_series: dict[tuple[int, str, str], list[TelemetryRow]] = defaultdict(list)
+    for row in links:
+        by_series[(row.campaign_id, row.channel, row.variant)].append(row)
+    for key, rows in by_series.items():
+        campaign = campaigns[key[0]]
+        if campaign.phase not in DELIVERING or _is_paused(paused, *key):
             continue
-        if _is_paused(paused, row.campaign_id, row.channel, row.variant):
+        if states[key].idle and all(_healthy_check(r) for r in rows):
             continue
-        monitor = monitors.get(key) or monitors.setdefault(
-            key, _monitor(campaign, key, states[key])
-        )
-        check = Bucket(link_checks=row.link_checks, link_failures=row.link_failures)
-        changed.extend((key, flagged) for flagged in monitor.observe(row.occurred_at, check))
+        monitor, _ = work.monitor(key)
+        for row in sorted(rows, key=lambda r: r.occurred_at):
+            check = Bucket(link_checks=row.link_checks, link_failures=row.link_failures)
+            changed.extend((key, f) for f in monitor.observe(row.occurred_at, check))
 
-    for key, monitor in monitors.items():
-        states[key].snapshot = monitor.snapshot()
-    DetectorState.objects.bulk_update(list(states.values()), ["snapshot", "last_bucket"])
+    flagged_series = {key for key, _ in changed}
+    work.save(flagged_series)
 
     flag_ids = []
     for (cid, channel, variant), flagged in changed:
@@ -218,20 +232,257 @@ def _advance(
     return flag_ids
 
 
+def _observe_hours(
+    monitor: Monitor,
+    campaign: Campaign,
+    channel: str,
+    start: datetime,
+    until: datetime,
+    samples: dict[tuple[int, str, datetime], Bucket],
+    paused: set[tuple[int, str, str]],
+) -> list[Flagged]:
+    """Feed the hours [start, until) of one series; what the detectors said. Hours the
+    campaign was not delivering, or the channel was paused, are skipped."""
+    if campaign.phase not in DELIVERING or (
+        channel and _is_paused(paused, campaign.pk, channel, "")
+    ):
+        return []
+    flagged: list[Flagged] = []
+    hour = start
+    while hour < until:
+        bucket = _bucket(campaign, channel, hour, samples)
+        if bucket is None and not channel:
+            # The campaign delivered nothing this hour: pacing sees the shortfall.
+            bucket = Bucket(planned_spend=_planned_in(campaign, hour))
+        if bucket is not None:
+            flagged.extend(monitor.observe(hour, bucket))
+        hour += HOUR
+    return flagged
+
+
+def _healthy_check(row: TelemetryRow) -> bool:
+    return row.link_failures == 0 and row.link_checks >= _LINK_MIN_WEIGHT
+
+
+class _Responses:
+    """Each brand's flag responses, read once per batch."""
+
+    def __init__(self) -> None:
+        self._by_brand: dict[int, dict[str, str]] = {}
+
+    def of(self, brand_id: int) -> dict[str, str]:
+        if brand_id not in self._by_brand:
+            self._by_brand[brand_id] = _responses(brand_id)
+        return self._by_brand[brand_id]
+
+
+class _Work:
+    """The series a batch touches: their monitors (from this process's memory when it
+    holds the current revision, else from the stored snapshot) and how they are saved."""
+
+    def __init__(self, states, campaigns, responses) -> None:
+        self.states = states
+        self.campaigns = campaigns
+        self.responses = responses
+        self.monitors: dict[tuple[int, str, str], Monitor] = {}
+        self.touched: set[tuple[int, str, str]] = set()
+
+    def touch(self, key: tuple[int, str, str]) -> None:
+        self.touched.add(key)
+
+    def preload(self, keys: Iterable[tuple[int, str, str]]) -> None:
+        """Read the stored snapshots of the series this process does not hold, in one
+        query (the state rows were locked without them)."""
+        wanted = {
+            self.states[key].pk: key
+            for key in keys
+            if key in self.states and not MONITORS.holds(key, self.states[key].revision)
+        }
+        self._snapshots = {
+            wanted[pk]: text
+            for pk, text in DetectorState.objects.filter(pk__in=list(wanted)).values_list(
+                "pk", "snapshot"
+            )
+        }
+
+    def _snapshot(self, key: tuple[int, str, str]) -> dict[str, Any]:
+        text = getattr(self, "_snapshots", {}).get(key)
+        if text is None:  # not preloaded: read it alone
+            text = DetectorState.objects.values_list("snapshot", flat=True).get(
+                pk=self.states[key].pk
+            )
+        return orjson.loads(text) if text else {}
+
+    def monitor(
+        self, key: tuple[int, str, str], *, replay: datetime | None = None
+    ) -> tuple[Monitor, datetime | None]:
+        """The series' monitor, and where to replay from (None: it is current)."""
+        self.touched.add(key)
+        if key in self.monitors:
+            return self.monitors[key], None
+        state = self.states[key]
+        campaign = self.campaigns[key[0]]
+        configs = _configs(campaign, key)
+        responses = self.responses.of(campaign.brand_id)
+        monitor = MONITORS.take(key, state.revision)
+        replay_from = None
+        if monitor is None:
+            monitor = Monitor.restore(self._snapshot(key), configs, responses)
+            replay_from = replay
+        self.monitors[key] = monitor
+        return monitor, replay_from
+
+    def save(self, flagged_series: set[tuple[int, str, str]]) -> None:
+        """Write what changed: the clock and revision always, the snapshot when it
+        matters (a transition, a variant's small state, or every ``PERSIST_EVERY``)."""
+        rows = []
+        for key in self.touched:
+            state = self.states[key]
+            monitor = self.monitors.get(key)
+            state.revision = secrets.randbits(62)
+            persist = None
+            if monitor is not None:
+                state.idle = monitor.idle
+                due = (
+                    key[2]
+                    or key in flagged_series
+                    or state.snapshot_as_of is None
+                    or (
+                        state.last_bucket
+                        and state.last_bucket - state.snapshot_as_of >= PERSIST_EVERY
+                    )
+                )
+                if due:
+                    persist = orjson.dumps(monitor.snapshot()).decode()
+                    state.snapshot = persist
+                    state.snapshot_as_of = state.last_bucket if not key[2] else None
+            rows.append((state, persist))
+        _write_states(rows)
+        published = {key: (self.states[key].revision, m) for key, m in self.monitors.items()}
+        # Only a committed state may be reused: on rollback, nothing is published.
+        transaction.on_commit(lambda: MONITORS.publish(published))
+
+
+class _MonitorCache:
+    """This process's monitors, by series, each with the revision it is current at.
+    Taking one removes it (the batch mutates it); it comes back only after commit."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, str, str], tuple[int, Monitor]] = OrderedDict()
+
+    def holds(self, key: tuple[int, str, str], revision: int) -> bool:
+        item = self._items.get(key)
+        return item is not None and item[0] == revision
+
+    def take(self, key: tuple[int, str, str], revision: int) -> Monitor | None:
+        item = self._items.pop(key, None)
+        return item[1] if item is not None and item[0] == revision else None
+
+    def publish(self, monitors: dict[tuple[int, str, str], tuple[int, Monitor]]) -> None:
+        for key, item in monitors.items():
+            self._items[key] = item
+            self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+#: Per process; bounded (a warm channel series holds ~15 kB of baseline).
+MONITORS = _MonitorCache(size=20_000)
+#: Bucket-closing series write their snapshot at least this often; a process without
+#: the state in memory replays the hours since from the samples.
+PERSIST_EVERY = timedelta(hours=6)
+_LINK_MIN_WEIGHT = 2
+
+
+def _write_states(rows: list[tuple[DetectorState, str | None]]) -> None:
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        table = DetectorState._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS s SET last_bucket = v.last_bucket, revision = v.revision, "
+                "idle = v.idle, updated_at = %s, "
+                "snapshot = COALESCE(v.snapshot, s.snapshot), "
+                "snapshot_as_of = CASE WHEN v.snapshot IS NULL THEN s.snapshot_as_of "
+                "ELSE v.snapshot_as_of END "
+                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::bool[], "
+                "%s::text[], %s::timestamptz[]) "
+                "AS v(id, last_bucket, revision, idle, snapshot, snapshot_as_of) WHERE s.id = v.id",
+                [
+                    timezone.now(),
+                    [state.pk for state, _ in rows],
+                    [state.last_bucket for state, _ in rows],
+                    [state.revision for state, _ in rows],
+                    [state.idle for state, _ in rows],
+                    [snapshot for _, snapshot in rows],
+                    [state.snapshot_as_of for state, _ in rows],
+                ],
+            )
+        return
+    DetectorState.objects.bulk_update(
+        [state for state, _ in rows],
+        ["last_bucket", "revision", "idle", "snapshot", "snapshot_as_of"],
+    )
+
+
 def _lock_states(keys: Iterable[tuple[int, str, str]]) -> dict[tuple[int, str, str], DetectorState]:
+    """The series' state rows, locked (created first where missing); without their
+    snapshots, which are read only for series this process does not hold."""
     keys = set(keys)
-    DetectorState.objects.bulk_create(
-        [DetectorState(campaign_id=c, channel=ch, variant=v) for c, ch, v in keys],
-        ignore_conflicts=True,
-    )
-    rows = (
-        DetectorState.objects.select_for_update()
-        .filter(campaign_id__in={c for c, _, _ in keys})
-        .order_by("pk")
-    )
-    return {
-        key: row for row in rows if (key := (row.campaign_id, row.channel, row.variant)) in keys
-    }
+    if not keys:
+        return {}
+    campaign_ids = {c for c, _, _ in keys}
+
+    def locked() -> dict[tuple[int, str, str], DetectorState]:
+        rows = (
+            DetectorState.objects.select_for_update()
+            .filter(campaign_id__in=campaign_ids)
+            .defer("snapshot")
+            .order_by("pk")
+        )
+        return {
+            k: row for row in rows if (k := (row.campaign_id, row.channel, row.variant)) in keys
+        }
+
+    states = locked()
+    missing = keys - set(states)
+    if missing:
+        DetectorState.objects.bulk_create(
+            [DetectorState(campaign_id=c, channel=ch, variant=v) for c, ch, v in missing],
+            ignore_conflicts=True,
+        )
+        states = locked()
+    return states
+
+
+def _configs(campaign: Campaign, key: tuple[int, str, str]) -> dict[str, Any]:
+    level = level_of(key[1], key[2])
+    brief = campaign.brief
+    configs = {}
+    for kind in LEVEL_KINDS[level]:
+        if kind == CPA_ABOVE_LIMIT:
+            limit = (
+                float(brief.success_target)
+                if brief.success_metric == "cpa" and brief.success_target
+                else None
+            )
+            configs[kind] = detectors_for(kind, control_limit=limit)
+        elif kind == PACING_DRIFT:
+            configs[kind] = detectors_for(kind, pacing_tolerance_pct=brief.sla_pacing_tolerance_pct)
+        else:
+            configs[kind] = _DEFAULT_CONFIGS[kind]
+    return configs
+
+
+_DEFAULT_CONFIGS = {
+    kind: detectors_for(kind)
+    for kind in (CPM_SPIKE, CONVERSION_DROP, AUDIENCE_FATIGUE, BROKEN_LINK)
+}
 
 
 def _paused_surfaces(campaign_ids: Iterable[int]) -> set[tuple[int, str, str]]:
@@ -250,14 +501,17 @@ def _is_paused(paused: set[tuple[int, str, str]], cid: int, channel: str, varian
 
 def _samples(
     spans: dict[tuple[int, str], tuple[datetime | None, datetime]],
+    *,
+    since: datetime | None = None,
 ) -> tuple[dict[tuple[int, str, datetime], Bucket], dict[tuple[int, str], datetime]]:
-    """The hours the spans need, per campaign and channel (one query), and where each
-    series' data begins (for a series judged for the first time)."""
+    """The hours the spans need (and replays from ``since``), per campaign and channel,
+    in one query; and where each series' data begins (for one judged the first time)."""
     if not spans:
         return {}, {}
     campaign_ids = {cid for cid, _ in spans}
     until = max(u for _, u in spans.values())
-    since = min((s or u) for s, u in spans.values()) - _backfill()
+    starts = [start or end - _backfill() for start, end in spans.values()]
+    since = min([*starts, since] if since else starts)
     rows = (
         PerformanceSample.objects.filter(
             campaign_id__in=campaign_ids, bucket_start__gte=since, bucket_start__lt=until
@@ -316,34 +570,19 @@ def _bucket(
 
 
 def _planned_in(campaign: Campaign, hour: datetime) -> float | None:
-    """What the straight-line plan allots to this hour (launch to the deadline's end)."""
+    """What the straight-line plan (launch to the deadline's end, ``budget.planned_spend``)
+    allots to this hour: its hourly rate, or the part of the hour inside the plan."""
     if campaign.launched_at is None:
         return None
-    end = timezone.make_aware(datetime.combine(campaign.brief.deadline, time.max))
-    total = campaign.budget_total
-    start = campaign.launched_at
-    return float(
-        planned_spend(total, start, end, hour + HOUR) - planned_spend(total, start, end, hour)
-    )
-
-
-def _monitor(campaign: Campaign, key: tuple[int, str, str], state: DetectorState) -> Monitor:
-    level = level_of(key[1], key[2])
-    brief = campaign.brief
-    configs = {}
-    for kind in LEVEL_KINDS[level]:
-        if kind == CPA_ABOVE_LIMIT:
-            limit = (
-                float(brief.success_target)
-                if brief.success_metric == "cpa" and brief.success_target
-                else None
-            )
-            configs[kind] = detectors_for(kind, control_limit=limit)
-        elif kind == PACING_DRIFT:
-            configs[kind] = detectors_for(kind, pacing_tolerance_pct=brief.sla_pacing_tolerance_pct)
-        else:
-            configs[kind] = detectors_for(kind)
-    return Monitor.restore(state.snapshot or {}, configs, _responses(campaign.brand_id))
+    plan = getattr(campaign, "_hourly_plan", None)
+    if plan is None:
+        start = campaign.launched_at
+        end = timezone.make_aware(datetime.combine(campaign.brief.deadline, time.max))
+        seconds = max(1.0, (end - start).total_seconds())
+        plan = campaign._hourly_plan = (start, end, float(campaign.budget_total) / seconds)
+    start, end, per_second = plan
+    inside = (min(hour + HOUR, end) - max(hour, start)).total_seconds()
+    return max(0.0, inside) * per_second
 
 
 def _responses(brand_id: int) -> dict[str, str]:

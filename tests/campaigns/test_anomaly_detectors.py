@@ -454,3 +454,22 @@ def test_the_window_median_and_mad_match_the_textbook(values):
 def test_the_window_keeps_only_the_trailing_points():
     window = _Window(3, [1.0, 50.0, 2.0, 3.0, 4.0])
     assert list(window.fifo) == [2.0, 3.0, 4.0] and window.sorted == [2.0, 3.0, 4.0]
+
+
+def test_skipping_healthy_points_while_idle_changes_no_transition():
+    """The ingestion skips healthy link checks on an idle series (``Detector.idle``):
+    judging them would change no transition. Literal series of (checks, failures)."""
+    from campaigns.domain.anomalies import Detector, detectors_for
+    from campaigns.domain.metrics import Bucket
+
+    checks = [(12, 0), (12, 0), (12, 12), (12, 11), (12, 0), (12, 0), (12, 0), (12, 0), (12, 9)]
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    every, skipping = (Detector(detectors_for("broken_link")) for _ in range(2))
+    told_every, told_skipping = [], []
+    for i, (n, failed) in enumerate(checks):
+        at, bucket = start + timedelta(minutes=5 * i), Bucket(link_checks=n, link_failures=failed)
+        told_every += [(t.at, t.to_state) for t in every.observe_bucket(at, bucket)]
+        if skipping.idle and failed == 0:
+            continue
+        told_skipping += [(t.at, t.to_state) for t in skipping.observe_bucket(at, bucket)]
+    assert told_every == told_skipping and told_every
