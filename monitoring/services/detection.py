@@ -58,6 +58,7 @@ from campaigns.models import AnomalyFlag, Campaign, FlagState, PerformanceSample
 
 from ..domain.telemetry import TelemetryRow
 from ..models import BreakerState, CircuitBreaker, DetectorState, MonitoringSettings, Silence
+from . import sql
 
 logger = logging.getLogger(__name__)
 
@@ -401,7 +402,7 @@ _LINK_MIN_WEIGHT = 2
 def _write_states(rows: list[tuple[DetectorState, str | None]]) -> None:
     if not rows:
         return
-    if connection.vendor == "postgresql":
+    if sql.postgresql():
         table = DetectorState._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
@@ -424,10 +425,14 @@ def _write_states(rows: list[tuple[DetectorState, str | None]]) -> None:
                 ],
             )
         return
-    DetectorState.objects.bulk_update(
-        [state for state, _ in rows],
-        ["last_bucket", "revision", "idle", "snapshot", "snapshot_as_of"],
-    )
+    persisted = [state for state, snapshot in rows if snapshot is not None]
+    clocks = [state for state, snapshot in rows if snapshot is None]
+    if persisted:
+        DetectorState.objects.bulk_update(
+            persisted, ["last_bucket", "revision", "idle", "snapshot", "snapshot_as_of"]
+        )
+    if clocks:  # their snapshot was never read (deferred): leave it alone
+        DetectorState.objects.bulk_update(clocks, ["last_bucket", "revision", "idle"])
 
 
 def _lock_states(keys: Iterable[tuple[int, str, str]]) -> dict[tuple[int, str, str], DetectorState]:

@@ -34,6 +34,7 @@ from campaigns.models import Campaign, PerformanceSample
 
 from ..domain.telemetry import COUNT_FIELDS, ParseResult, RowError, TelemetryRow, parse_rows
 from ..models import TelemetryEvent, TelemetrySource
+from . import sql
 
 HOUR = timedelta(hours=1)
 
@@ -122,7 +123,7 @@ def _store_events(
     brand_id: int, rows: list[TelemetryRow], source: str, now: datetime
 ) -> list[TelemetryRow]:
     """Insert the rows whose event id this brand has not stored yet; those rows."""
-    if connection.vendor == "postgresql":
+    if sql.postgresql():
         return _store_events_postgresql(brand_id, rows, source, now)
     return _store_events_portable(brand_id, rows, source, now)
 
@@ -220,7 +221,7 @@ def _roll_up(rows: list[TelemetryRow]) -> None:
     add = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in _SUM_FIELDS)
     conflict = f"ON CONFLICT (campaign_id, channel, variant, bucket_start) DO UPDATE SET {add}"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if sql.postgresql():
             raw = cursor.cursor  # psycopg's own cursor, for COPY (see _store_events_postgresql)
             raw.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS samples_incoming (campaign_id bigint, "

@@ -36,7 +36,10 @@ def test_every_demo_campaign_was_planned_and_drafted_by_the_agents(demo):
             )
         )
         assert {"plan", "research", "drafts", "experiment"} <= kinds, campaign.name
-        assert not campaign.agent_runs.exclude(status=RunStatus.SUCCEEDED).exists(), campaign.name
+        # Done, but for the performance agent a firing flag asked to optimise: that run is
+        # left for the worker too.
+        unfinished = campaign.agent_runs.exclude(status=RunStatus.SUCCEEDED)
+        assert not unfinished.exclude(key__contains=":flag:").exists(), campaign.name
     # Every draft went through the gate, and its decision names the run that made it.
     drafted = ApprovalRequest.objects.filter(
         action_type="publish_content", decision__agent_run__agent="content"

@@ -315,12 +315,24 @@ def test_seed_demo_tells_a_coherent_story(settings):
     assert PerformanceSample.objects.filter(campaign__name="Autumn Roast Launch").count() <= 240
 
     office = Campaign.objects.get(name="Office Coffee B2B Leads")
-    assert office.phase == Phase.ESCALATED and office.sla_status == SlaStatus.BREACHED
+    assert office.phase == Phase.ESCALATED and office.escalation_state == "open"
+    # Its escalation is real: it told the owner and climbs the chain from now.
+    from monitoring.models import Escalation
+
+    escalation = Escalation.objects.get(campaign=office)
+    assert (escalation.reason, escalation.status, escalation.level) == ("performance", "open", 0)
+    assert escalation.notifications.get().recipient.username == "manager"
     flag = AnomalyFlag.objects.get(campaign=office, state=FlagState.FIRING)
     assert flag.kind == AnomalyKind.CPA_ABOVE_LIMIT
     assert flag.explanation == "CPA 41.20 is above the control limit 28.00 for 3 h"
+    # SLAs are measured (monitoring.services.slas), not seeded: pacing is at risk where
+    # the story spends ahead of plan, or behind it.
     sleep = Campaign.objects.get(name="Sleep Tracker Spring Push")
     assert sleep.sla_status == SlaStatus.AT_RISK
+    pacing = sleep.sla_evaluations.get(sla="budget_pacing")
+    assert pacing.status == "at_risk" and pacing.measured.startswith("+8.")
+    cold_brew = Campaign.objects.get(name="Cold Brew Subscriptions")
+    assert cold_brew.sla_evaluations.get(sla="budget_pacing").measured.startswith("-")
     assert sleep.anomaly_flags.get().kind == AnomalyKind.CPM_SPIKE
 
     # The story's proposals; some Cold Brew drafts also wait (tests/agents/test_demo.py).

@@ -41,7 +41,12 @@ def test_a_healthy_market_raises_no_flag(delivering):
     assert campaign_state.last_bucket is not None and campaign_state.snapshot
 
 
-def test_a_broken_link_pauses_that_variant_only(delivering, manager):
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_a_broken_link_pauses_that_variant_only(delivering, manager, vendor, monkeypatch):
+    """(Also on the portable path `make run`'s SQLite takes, here on PostgreSQL.)"""
+    from monitoring.services import sql
+
+    monkeypatch.setattr(sql, "postgresql", lambda: vendor == "postgresql")
     bad = fault(delivering, "broken_link", hours_before_now=6, channel="social_ads", variant="B")
     feed(delivering, market_events(delivering, hours=HOURS, faults=[bad]))
 

@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -116,7 +115,9 @@ def test_a_campaign_of_another_brand_is_refused_by_row(delivering, brand_b, mana
 def test_the_portable_path_sqlite_takes_stores_the_same(delivering, monkeypatch):
     """`make run` defaults to SQLite, which takes the per-row path; it must agree with
     the PostgreSQL one (run here on PostgreSQL, the SQL being portable)."""
-    monkeypatch.setattr(connection, "vendor", "sqlite")
+    from monitoring.services import sql
+
+    monkeypatch.setattr(sql, "postgresql", lambda: False)
     first = telemetry_ingest(
         brand_id=delivering.brand_id,
         items=[event(delivering, 1), event(delivering, 2, variant="B")],

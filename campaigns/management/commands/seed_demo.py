@@ -8,6 +8,7 @@ from campaigns.demo import seed_demo_briefs, seed_demo_people, seed_demo_story
 from campaigns.models import Brand
 from crm.demo import seed_demo_contacts
 from memory.demo import seed_brand_memory
+from monitoring.demo import seed_demo_monitoring
 
 
 class Command(BaseCommand):
@@ -36,6 +37,7 @@ class Command(BaseCommand):
             seed_demo_contacts()
             seed_demo_agent_work()
             seed_demo_story(after_step=agents_follow_phase)
+            seed_demo_monitoring()
         self.stdout.write(self.style.SUCCESS("Demo seeded. Logins:"))
         for login in logins:
             self.stdout.write(f"  {login.role.value:<18} {login.username} / {login.password}")
