@@ -49,6 +49,18 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         entries.append(
             (f"Approvals ({waiting})" if waiting else "Approvals", reverse("approvals:queue"))
         )
+    if policies.can_view_agent_records(user):  # the roles that work campaigns
+        from monitoring.models import UNRESOLVED, Escalation
+
+        unresolved = Escalation.objects.filter(
+            status__in=UNRESOLVED, campaign__brand_id__in=policies.visible_brand_ids(user)
+        ).count()
+        entries.append(
+            (
+                f"Escalations ({unresolved})" if unresolved else "Escalations",
+                reverse("monitoring:escalations"),
+            )
+        )
     entries.append(("Briefs", reverse("campaigns:brief_list")))
     if policies.can_write_briefs(user):
         entries.append(("New brief", reverse("campaigns:brief_create")))
@@ -68,9 +80,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         key=len,
         default="",
     )
-    from monitoring.selectors import unread_count
-
     from approvals.models import AuditChainHead
+    from monitoring.selectors import unread_count
 
     # Where the audit chain stood when this page was rendered: the live socket asks for a
     # resync if anything happened between rendering and connecting.

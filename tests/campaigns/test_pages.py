@@ -57,6 +57,7 @@ def test_admin_sees_every_brand(login, admin_user, campaign_a, campaign_b):
             [
                 "Control tower",
                 "Approvals",
+                "Escalations",
                 "Briefs",
                 "New brief",
                 "Agents",
@@ -67,7 +68,7 @@ def test_admin_sees_every_brand(login, admin_user, campaign_a, campaign_b):
         ),
         (
             "legal_a",
-            ["Control tower", "Approvals", "Briefs", "Agents", "Brand memory"],
+            ["Control tower", "Approvals", "Escalations", "Briefs", "Agents", "Brand memory"],
             ["New brief", "Contacts", "Administration"],
         ),
         (
@@ -75,6 +76,7 @@ def test_admin_sees_every_brand(login, admin_user, campaign_a, campaign_b):
             [
                 "Control tower",
                 "Approvals",
+                "Escalations",
                 "Briefs",
                 "New brief",
                 "Agents",

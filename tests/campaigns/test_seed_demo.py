@@ -45,16 +45,25 @@ def test_seed_demo_builds_a_demo_each_role_can_use(settings, client, capsys):
         "manager": [
             "Control tower",
             "Approvals (6)",  # the story's three, and three Cold Brew drafts
+            "Escalations (2)",
             "Briefs",
             "New brief",
             "Agents",
             "Brand memory",
             "Contacts",
         ],
-        "legal": ["Control tower", "Approvals (1)", "Briefs", "Agents", "Brand memory"],
+        "legal": [
+            "Control tower",
+            "Approvals (1)",
+            "Escalations (1)",  # Office Coffee's; Wellness is Lumen's
+            "Briefs",
+            "Agents",
+            "Brand memory",
+        ],
         "admin": [
             "Control tower",
             "Approvals",
+            "Escalations (2)",
             "Briefs",
             "New brief",
             "Agents",

@@ -37,16 +37,25 @@ EXPECTED_NAV = {
         "Control tower",
         # The story's 3, 3 Cold Brew drafts and the 6 the worker drafts for Heart Health.
         "Approvals (12)",
+        "Escalations (2)",
         "Briefs",
         "New brief",
         "Agents",
         "Brand memory",
         "Contacts",
     ],
-    "legal": ["Control tower", "Approvals (1)", "Briefs", "Agents", "Brand memory"],
+    "legal": [
+        "Control tower",
+        "Approvals (1)",
+        "Escalations (1)",  # Office Coffee's; Wellness is Lumen's
+        "Briefs",
+        "Agents",
+        "Brand memory",
+    ],
     "admin": [
         "Control tower",
         "Approvals",
+        "Escalations (2)",
         "Briefs",
         "New brief",
         "Agents",
