@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from approvals import policies
 from campaigns.domain.phases import Phase
 from campaigns.selectors import brands_for_user
 
@@ -26,6 +27,8 @@ def tower(request: HttpRequest) -> HttpResponse:
         "brands": brands_for_user(request.user),
         "owners": selectors.tower_owners(request.user),
         "phases": list(Phase),
+        # Managers and admins may bring in telemetry from platforms not connected here.
+        "can_upload_telemetry": policies.can_write_briefs(request.user),
     }
     template = "controltower/tower.html"
     if request.htmx and request.htmx.target == "tower-content":
