@@ -298,6 +298,7 @@ class PerformanceSample(models.Model):
     qualified_leads = models.PositiveIntegerField(default=0)
     link_checks = models.PositiveIntegerField(default=0)
     link_failures = models.PositiveIntegerField(default=0)
+    complaints = models.PositiveIntegerField(default=0)  # and unsubscribes
 
     class Meta:
         ordering = ["bucket_start"]

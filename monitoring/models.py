@@ -42,6 +42,7 @@ class TelemetryEvent(models.Model):
     qualified_leads = models.PositiveIntegerField(default=0)
     link_checks = models.PositiveIntegerField(default=0)
     link_failures = models.PositiveIntegerField(default=0)
+    complaints = models.PositiveIntegerField(default=0)  # and unsubscribes
     source = models.CharField(max_length=12, choices=TelemetrySource.choices)
     received_at = models.DateTimeField(default=timezone.now)
 

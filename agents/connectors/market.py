@@ -124,6 +124,7 @@ class LineSpec:
     lead_quality: float = 0.4
     link_checks_per_hour: int = 12
     link_error_rate: float = 0.002
+    complaint_rate: float = 0.0004  # complaints and unsubscribes per person reached
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ class HourlyBucket:
     qualified_leads: int
     planned_spend: float
     fault: str | None = None
+    complaints: int = 0  # complaints and unsubscribes
 
     @property
     def frequency(self) -> float | None:
@@ -316,6 +318,10 @@ def _line_bucket(
     reach = max(1, round(impressions / frequency)) if impressions else 0
     checks = max(1, round(line.link_checks_per_hour * hours))
     failures = _binomial(rand(), checks, broken or line.link_error_rate)
+    # People tired of the same ad complain and unsubscribe more. The expected count, not
+    # a draw: another draw would shift every later one and change the series the
+    # detectors were tuned and tested on.
+    complaints = round(reach * min(1.0, line.complaint_rate * freq_factor**2))
     bucket = HourlyBucket(
         at=at,
         channel=line.channel,
@@ -327,6 +333,7 @@ def _line_bucket(
         reach=reach,
         link_checks=checks,
         link_failures=failures,
+        complaints=complaints,
         leads=conversions,
         qualified_leads=qualified,
         planned_spend=round(planned, 2),

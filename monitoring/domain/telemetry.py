@@ -43,6 +43,7 @@ COUNT_FIELDS = (
     "qualified_leads",
     "link_checks",
     "link_failures",
+    "complaints",  # complaints and unsubscribes (an experiment's guardrail)
 )
 REQUIRED = ("event_id", "campaign_id", "channel", "occurred_at")
 FIELDS = frozenset((*REQUIRED, "variant", "spend", *COUNT_FIELDS))
@@ -72,6 +73,7 @@ class TelemetryRow:
     qualified_leads: int = 0
     link_checks: int = 0
     link_failures: int = 0
+    complaints: int = 0
 
 
 @dataclass(frozen=True)

@@ -275,6 +275,7 @@ def _within_caps(campaign: Campaign, buckets: list[HourlyBucket]) -> list[Hourly
                 reach=reach,
                 leads=int(b.leads * share),
                 qualified_leads=min(int(b.leads * share), int(b.qualified_leads * share)),
+                complaints=int(b.complaints * share),
             )
         )
     return scaled
@@ -297,6 +298,7 @@ def _event(campaign: Campaign, start: datetime, bucket: HourlyBucket) -> dict[st
         "qualified_leads": min(bucket.qualified_leads, bucket.leads),
         "link_checks": bucket.link_checks,
         "link_failures": min(bucket.link_failures, bucket.link_checks),
+        "complaints": bucket.complaints,
     }
 
 

@@ -145,24 +145,7 @@ def _store_events_postgresql(
         )
         with raw.copy(f"COPY telemetry_incoming ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(
-                    (
-                        row.event_id,
-                        row.campaign_id,
-                        row.channel,
-                        row.variant,
-                        row.occurred_at,
-                        row.impressions,
-                        row.clicks,
-                        row.conversions,
-                        row.reach,
-                        row.leads,
-                        row.qualified_leads,
-                        row.link_checks,
-                        row.link_failures,
-                        row.spend,
-                    )
-                )
+                copy.write_row([getattr(row, column) for column in _EVENT_COLUMNS])
         raw.execute(
             f"INSERT INTO {table} (brand_id, source, received_at, {columns}) "
             f"SELECT %s, %s, %s, {columns} FROM telemetry_incoming "

@@ -66,6 +66,7 @@ def market_events(campaign, *, hours, faults=(), seed=1, start=None):
             "qualified_leads": b.qualified_leads,
             "link_checks": b.link_checks,
             "link_failures": b.link_failures,
+            "complaints": b.complaints,
         }
         for b in buckets
     ]
