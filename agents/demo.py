@@ -79,6 +79,27 @@ def agents_drain(*, campaign_id: int | None = None, limit: int = 500) -> int:
     raise RuntimeError(f"The demo's agents still had work after {limit} runs.")
 
 
+def seed_demo_experiments() -> None:
+    """The paid-social test of each live demo campaign, run as beat would have: a round
+    every 12 hours since launch (its history is split between two variants, one
+    converting better), so the campaign page shows the traffic moving."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .experiments import experiment_allocate
+
+    now = timezone.now()
+    live = Campaign.objects.filter(
+        phase__in=[Phase.EXECUTION, Phase.MONITORING], launched_at__isnull=False
+    ).order_by("pk")
+    for campaign in live:
+        at = campaign.launched_at + timedelta(hours=12)
+        while at < now:
+            experiment_allocate(campaign_id=campaign.pk, channel="social_ads", now=at)
+            at += timedelta(hours=12)
+
+
 def _clear_drafts() -> None:
     users = get_user_model().objects
     manager = users.get(username="manager")

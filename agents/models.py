@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from django.utils import timezone
 
 
 class RunStatus(models.TextChoices):
@@ -101,3 +102,86 @@ class Handoff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} from run {self.run_id} ({self.status})"
+
+
+class ExperimentStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    CONCLUDED = "concluded", "Winner found"
+    STOPPED = "stopped", "Stopped (every arm breached a guardrail)"
+
+
+class Experiment(models.Model):
+    """A channel's variants tested against each other, the agents moving traffic toward
+    what converts (``agents.experiments``). One running experiment per campaign channel."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="experiments"
+    )
+    channel = models.CharField(max_length=32)
+    status = models.CharField(
+        max_length=12, choices=ExperimentStatus.choices, default=ExperimentStatus.RUNNING
+    )
+    # Impressions every arm needs before a winner may be named (the test design's).
+    min_sample = models.PositiveIntegerField()
+    design = models.ForeignKey(
+        Handoff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    concluded_at = models.DateTimeField(null=True, blank=True)
+    winner = models.CharField(max_length=64, blank=True)  # the winning variant's label
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "channel"],
+                condition=models.Q(status="running"),
+                name="one_running_experiment_per_channel",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} test on {self.campaign_id} ({self.status})"
+
+
+class RoundStatus(models.TextChoices):
+    APPLIED = "applied", "Applied"
+    UNCHANGED = "unchanged", "No change needed"
+    WAITING = "waiting", "Waiting for approval"
+    REFUSED = "refused", "Refused by the policy"
+    STOPPED = "stopped", "Stopped: no arm may run"
+
+
+class AllocationRound(models.Model):
+    """One decision of the allocator, with everything it was based on: each arm's totals,
+    posterior interval and chance of being best, the rounds it pooled, and the shares it
+    chose — so "why did the system move the budget?" always has an answer."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="rounds")
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    # [{label, content_id, trials, successes, cost, complaints, frequency, mean, low, high,
+    #   prob_best, stopped}], the arms' cumulative totals at this round.
+    arms = models.JSONField()
+    shares = models.JSONField()  # {label: share of the channel's traffic and budget}
+    pooled_from = models.PositiveIntegerField(default=0)  # first round pooled (change detection)
+    status = models.CharField(max_length=12, choices=RoundStatus.choices)
+    decision = models.ForeignKey(
+        "approvals.PolicyDecisionRecord",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["experiment", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "number"], name="one_round_per_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"Round {self.number} of {self.experiment_id} ({self.status})"

@@ -38,3 +38,19 @@ def run_agent(self, run_id: int) -> None:
 @shared_task(name="agents.reap_runs", acks_late=True)
 def reap_runs() -> None:
     services.agent_runs_reap()
+
+
+@shared_task(name="agents.reallocate", acks_late=True, time_limit=600)
+def reallocate() -> None:
+    """Beat's tick: an allocation round for every live experiment."""
+    from .experiments import experiments_reallocate
+
+    experiments_reallocate()
+
+
+@shared_task(name="agents.learn", acks_late=True, time_limit=600)
+def learn() -> None:
+    """Beat's tick: lessons from reviewers' reasons, proposed to brand memory."""
+    from .learning import memory_learn_all
+
+    memory_learn_all()

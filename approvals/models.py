@@ -140,6 +140,9 @@ class DelegationPolicy(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
+    # What a version the system made was based on (an agent's track record: the numbers
+    # and the rules they were judged by), so "why did the policy change?" has an answer.
+    basis = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["brand", "-version"]

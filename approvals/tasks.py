@@ -35,3 +35,11 @@ def sweep_timers() -> None:
             len(result.default_approved),
             len(result.failed),
         )
+
+
+@shared_task(name="approvals.review_autonomy", acks_late=True, time_limit=600)
+def review_autonomy() -> None:
+    """Beat's tick: agents' track records, narrowing at once, recommending widenings."""
+    from .autonomy import autonomy_review
+
+    autonomy_review()

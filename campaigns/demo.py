@@ -433,6 +433,12 @@ def _samples_for(
 ) -> list[PerformanceSample]:
     # One generator per campaign, seeded by its name: the same demo every time.
     rng = random.Random(f"demo-telemetry:{campaign.name}")
+    variants = [
+        f"#{pk}"
+        for pk in campaign.content.filter(channel="social_ads", status="published")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:2]
+    ]
     last_bucket = now.replace(minute=0, second=0, microsecond=0)
     hours = telemetry.days * 24
     starts = [last_bucket - timedelta(hours=hours - 1 - i) for i in range(hours)]
@@ -456,20 +462,48 @@ def _samples_for(
         impressions = int(float(spend) / cpm * 1000)
         clicks = round(impressions * telemetry.ctr * rng.uniform(0.85, 1.15))
         conversions = min(clicks, round(float(spend) / cpa))
-        samples.append(
-            PerformanceSample(
-                campaign=campaign,
-                bucket_start=start,
-                impressions=impressions,
-                clicks=clicks,
-                conversions=conversions,
-                spend=spend,
-                # The demo's history was all paid social (its flags say so); live delivery
-                # from the sandbox market adds each published variant's own rows.
-                channel="social_ads",
+        # The demo's history is paid social (its flags say so), split between its
+        # published variants, the second converting better: the test the experimentation
+        # agent runs on them has a story to tell (agents.demo).
+        parts = _variant_parts(variants, spend, impressions, clicks, conversions)
+        for variant, (v_spend, v_impressions, v_clicks, v_conversions) in parts:
+            samples.append(
+                PerformanceSample(
+                    campaign=campaign,
+                    bucket_start=start,
+                    impressions=v_impressions,
+                    clicks=v_clicks,
+                    conversions=v_conversions,
+                    spend=v_spend,
+                    reach=v_impressions * 10 // 12,
+                    channel="social_ads",
+                    variant=variant,
+                )
             )
-        )
     return samples
+
+
+#: How much better or worse than the campaign's average each demo variant converts.
+VARIANT_CONVERSION = (0.7, 1.3)
+
+
+def _variant_parts(
+    variants: list[str], spend: Decimal, impressions: int, clicks: int, conversions: int
+) -> list[tuple[str, tuple[Decimal, int, int, int]]]:
+    """One hour's delivery split evenly between the variants (blank: the channel as a
+    whole), their conversions weighted by ``VARIANT_CONVERSION``; totals preserved."""
+    if len(variants) < 2:
+        return [(variants[0] if variants else "", (spend, impressions, clicks, conversions))]
+    first_spend = (spend / 2).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    first_conversions = round(conversions * VARIANT_CONVERSION[0] / sum(VARIANT_CONVERSION))
+    first = (first_spend, impressions // 2, clicks // 2, min(clicks // 2, first_conversions))
+    second = (
+        spend - first_spend,
+        impressions - first[1],
+        clicks - first[2],
+        min(clicks - first[2], conversions - first[3]),
+    )
+    return [(variants[0], first), (variants[1], second)]
 
 
 def _split_exactly(total: Decimal, weights: list[float]) -> list[Decimal]:

@@ -174,11 +174,88 @@ def _update_brand_memory(
     )
 
 
+def _validate_reallocation(payload: Mapping[str, Any]) -> None:
+    """A reallocation names its experiment round and the shares it sets (adding up to 1)."""
+    from .domain.briefs import CHANNELS
+
+    _reason(payload)
+    for key in ("experiment_id", "round_id"):
+        if not isinstance(payload.get(key), int) or isinstance(payload.get(key), bool):
+            raise PayloadInvalid(f"A reallocation names its “{key}” (a whole number).")
+    if payload.get("channel") not in CHANNELS:
+        raise PayloadInvalid("A reallocation names its channel.")
+    shares = payload.get("shares")
+    if not isinstance(shares, dict) or len(shares) < 2:
+        raise PayloadInvalid("A reallocation gives each variant's share (two or more).")
+    values = list(shares.values())
+    if not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in values
+    ):
+        raise PayloadInvalid("Each share is a number between 0 and 1.")
+    if abs(sum(values) - 1) > 0.01:
+        raise PayloadInvalid("The shares must add up to 1.")
+
+
+def _reallocate(
+    campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
+) -> None:
+    from agents.experiments import allocation_apply
+    from agents.models import AllocationRound
+
+    allocation = AllocationRound.objects.select_related("experiment").get(pk=payload["round_id"])
+    if (
+        allocation.experiment.campaign_id != campaign.pk
+        or allocation.experiment_id != payload["experiment_id"]
+        or allocation.shares != payload["shares"]
+    ):
+        raise PayloadInvalid("This reallocation does not match the round it names.")
+    allocation_apply(round_id=allocation.pk, actor=actor, authorization=authorization)
+
+
+def _validate_autonomy(payload: Mapping[str, Any]) -> None:
+    """A recommendation to move one action type one step, for one agent, with why."""
+    from approvals.domain.policy import Mode
+
+    _reason(payload)
+    try:
+        ActionType(payload.get("action"))
+        Mode(payload.get("from_mode"))
+        Mode(payload.get("to_mode"))
+    except ValueError:
+        raise PayloadInvalid("Name the action type and the modes it moves between.") from None
+    if not isinstance(payload.get("agent"), str) or not payload["agent"]:
+        raise PayloadInvalid("Name the agent whose record earned it.")
+    if not isinstance(payload.get("reasons"), list) or not isinstance(
+        payload.get("evidence"), dict
+    ):
+        raise PayloadInvalid("Give the reasons and the record it is based on.")
+
+
+def _adjust_autonomy(
+    campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
+) -> None:
+    from approvals.autonomy import autonomy_step_apply
+
+    autonomy_step_apply(
+        brand_id=campaign.brand_id,
+        agent=payload["agent"],
+        step_action=payload["action"],
+        from_mode=payload["from_mode"],
+        to_mode=payload["to_mode"],
+        reasons=list(payload["reasons"]),
+        evidence=dict(payload["evidence"]),
+        actor=actor,
+        authorization=authorization,
+    )
+
+
 EXECUTORS: dict[ActionType, Executor] = {
     ActionType.PUBLISH_CONTENT: Executor(validate=_validate_content, run=_approve_content),
     ActionType.LAUNCH_CAMPAIGN: Executor(validate=_reason, run=_launch),
     ActionType.PAUSE: Executor(validate=_validate_pause, run=_pause),
     ActionType.CHANGE_BUDGET: Executor(validate=_validate_change_budget, run=_change_budget),
+    ActionType.REALLOCATE_BUDGET: Executor(validate=_validate_reallocation, run=_reallocate),
+    ActionType.ADJUST_AUTONOMY: Executor(validate=_validate_autonomy, run=_adjust_autonomy),
     ActionType.UPDATE_BRAND_MEMORY: Executor(
         validate=_validate_memory_change, run=_update_brand_memory
     ),

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from agents.selectors import campaign_agent_work
+from agents.selectors import campaign_agent_work, campaign_experiments
 from approvals import policies
 from approvals.domain.audit import Actor
 from controltower import charts
@@ -73,6 +73,7 @@ def _insights_context(campaign) -> dict:
         "escalations": monitoring.campaign_escalations(campaign),
         "silences": monitoring.campaign_silences(campaign),
         "silence_form": SilenceForm(),
+        "experiments": campaign_experiments(campaign.pk),
         "sla_evaluations": selectors.campaign_latest_sla(campaign),
         "approvals": selectors.campaign_approvals(campaign),
         "activity": selectors.campaign_recent_activity(campaign),

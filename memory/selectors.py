@@ -89,12 +89,14 @@ def brand_rules(
 
 def memory_for_agents(brand_id: int, *, today: date | None = None) -> list[MemoryFact]:
     """The brand's live memory for an agent's prompt: active entries in the order of
-    ``KINDS`` (then oldest first), then the claims approved today."""
+    ``KINDS`` (then oldest first; angles that work by their proven lift, biggest first,
+    so what the brand learned last and best is what agents lead with), then the claims
+    approved today."""
     today = today or timezone.localdate()
     order = list(KINDS)
     entries = sorted(
         _active_entries(brand_id).only("pk", "kind", "text", "evidence"),
-        key=lambda e: (order.index(e.kind), e.pk),
+        key=lambda e: (order.index(e.kind), -_lift(e), e.pk),
     )
     facts = [MemoryFact(e.ref, e.kind, e.text, evidence_summary(e.evidence)) for e in entries]
     for claim in _approved_claims(brand_id, today):
@@ -108,6 +110,13 @@ def memory_for_agents(brand_id: int, *, today: date | None = None) -> list[Memor
             )
         )
     return facts
+
+
+def _lift(entry: MemoryEntry) -> float:
+    if entry.kind != "working_angle" or not isinstance(entry.evidence, dict):
+        return 0.0
+    lift = entry.evidence.get("lift_pct")
+    return float(lift) if isinstance(lift, int | float) and not isinstance(lift, bool) else 0.0
 
 
 def _claim_summary(claim: Claim) -> str:

@@ -41,6 +41,9 @@ class ActionType(StrEnum):
     PAUSE = "pause"
     UPDATE_BRAND_MEMORY = "update_brand_memory"
     CHANGE_POLICY = "change_policy"
+    # The system, from an agent's track record, recommending one more step of autonomy
+    # for an action type (``approvals.autonomy``): an admin decides.
+    ADJUST_AUTONOMY = "adjust_autonomy"
 
     @property
     def label(self) -> str:
@@ -129,6 +132,7 @@ DEFAULT_POLICY = Policy(
         ActionType.PAUSE: Rule(Mode.ACT_ALONE),
         ActionType.UPDATE_BRAND_MEMORY: Rule(Mode.RECOMMEND_ONLY, Role.MANAGER),
         ActionType.CHANGE_POLICY: Rule(Mode.FORBIDDEN),
+        ActionType.ADJUST_AUTONOMY: Rule(Mode.NEEDS_APPROVAL, Role.ADMIN),
     },
 )
 

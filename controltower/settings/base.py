@@ -171,6 +171,9 @@ CONTROLTOWER_APPROVAL_SWEEP_SECONDS = env.float("CONTROLTOWER_APPROVAL_SWEEP_SEC
 # Monitoring's periodic work (sandbox deliveries, closing hours, climbing escalations,
 # SLA clocks) runs this often; each tick works from what the database says is due.
 CONTROLTOWER_MONITORING_TICK_SECONDS = env.float("CONTROLTOWER_MONITORING_TICK_SECONDS", default=60)
+# The learning loop (experiments' allocation rounds, lessons for brand memory, agents'
+# track records) runs this often.
+CONTROLTOWER_LEARNING_TICK_SECONDS = env.float("CONTROLTOWER_LEARNING_TICK_SECONDS", default=3600)
 CELERY_BEAT_SCHEDULE: dict = {
     "approvals.sweep-timers": {
         "task": "approvals.sweep_timers",
@@ -205,6 +208,18 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "monitoring.resend_deliveries",
         "schedule": 300,
         "options": {"expires": 300},
+    },
+    **{
+        name: {
+            "task": task,
+            "schedule": CONTROLTOWER_LEARNING_TICK_SECONDS,
+            "options": {"expires": CONTROLTOWER_LEARNING_TICK_SECONDS},
+        }
+        for name, task in (
+            ("agents.reallocate", "agents.reallocate"),
+            ("agents.learn", "agents.learn"),
+            ("approvals.review-autonomy", "approvals.review_autonomy"),
+        )
     },
     # Contact-file previews nobody confirmed in 24 h are deleted (they hold personal data).
     "crm.purge-expired-imports": {

@@ -35,6 +35,7 @@ from agents.connectors.market import (
     MarketState,
     next_buckets,
 )
+from agents.experiments import variant_label
 from approvals.domain.audit import Actor
 from approvals.services import audit_record
 from campaigns.domain.briefs import CHANNELS
@@ -122,8 +123,11 @@ def sandbox_deliver_campaign(*, campaign_id: int, now: datetime) -> int:
 
 
 def market_spec(campaign: Campaign) -> MarketSpec | None:
-    """The sandbox lines of a campaign: one per published variant, each with its share
-    of the straight-line daily budget and its channel's economics."""
+    """The sandbox lines of a campaign: one per published variant. Each channel gets an
+    even part of the straight-line daily budget, split among its variants by the
+    channel's experiment (the shares the allocator last applied; even before any)."""
+    from agents.experiments import channel_shares
+
     published = list(
         ContentVariant.objects.filter(campaign=campaign, status=ContentStatus.PUBLISHED)
         .order_by("pk")
@@ -133,23 +137,22 @@ def market_spec(campaign: Campaign) -> MarketSpec | None:
         return None
     launched = campaign.launched_at or timezone.now()
     days = max(1.0, (_deadline_end(campaign) - launched).total_seconds() / 86400)
-    daily = float(campaign.budget_total) / days / len(published)
-    return MarketSpec(
-        lines=tuple(
+    channels = sorted({channel for _, channel in published})
+    per_channel = float(campaign.budget_total) / days / len(channels)
+    lines = []
+    for channel in channels:
+        labels = [variant_label(pk) for pk, c in published if c == channel]
+        shares = channel_shares(campaign, channel, labels)
+        lines += [
             LineSpec(
                 channel=channel,
-                variant=variant_label(pk),
-                daily_budget=daily,
+                variant=label,
+                daily_budget=per_channel * shares[label],
                 **CHANNEL_ECONOMICS.get(channel, CHANNEL_ECONOMICS["display"]),
             )
-            for pk, channel in published
-        )
-    )
-
-
-def variant_label(content_id: int) -> str:
-    """How telemetry names a published variant: its content id."""
-    return f"#{content_id}"
+            for label in labels
+        ]
+    return MarketSpec(lines=tuple(lines))
 
 
 def fault_inject(

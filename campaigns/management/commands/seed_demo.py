@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from agents.demo import agents_follow_phase, seed_demo_agent_work
+from agents.demo import agents_follow_phase, seed_demo_agent_work, seed_demo_experiments
 from campaigns.demo import seed_demo_briefs, seed_demo_people, seed_demo_story
 from campaigns.models import Brand
 from crm.demo import seed_demo_contacts
@@ -37,6 +37,7 @@ class Command(BaseCommand):
             seed_demo_contacts()
             seed_demo_agent_work()
             seed_demo_story(after_step=agents_follow_phase)
+            seed_demo_experiments()
             seed_demo_monitoring()
         self.stdout.write(self.style.SUCCESS("Demo seeded. Logins:"))
         for login in logins:
