@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from approvals import policies
+from approvals.autonomy import autonomy_changes, autonomy_overview
 from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.selectors import campaigns_for_user
 
@@ -28,6 +29,8 @@ def index(request: HttpRequest) -> HttpResponse:
         {
             "records": selectors.agent_records(request.user),
             "qualified_score": selectors.QUALIFIED_SCORE,
+            "autonomy": autonomy_overview(request.user),
+            "autonomy_changes": autonomy_changes(request.user),
         },
     )
 

@@ -253,15 +253,6 @@ def autonomy_step_apply(
     return row
 
 
-def autonomy_narrowings(brand_id: int, *, limit: int = 10) -> list[DelegationPolicy]:
-    """The latest versions the track record wrote (shown on the agents page)."""
-    return list(
-        DelegationPolicy.objects.filter(brand_id=brand_id)
-        .exclude(basis={})
-        .order_by("-version")[:limit]
-    )
-
-
 # --- Internals ---------------------------------------------------------------------------
 
 
@@ -323,3 +314,74 @@ _LADDER_RANK = {
 
 def _rank(mode: Mode) -> int:
     return _LADDER_RANK[mode]
+
+
+# --- Reads for the agents page -------------------------------------------------------------
+
+
+def autonomy_overview(user: Any, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """For each brand the user may see and each action type an agent proposed there in
+    the window: the mode in force, the record, how far it is from the next step, a
+    recommendation waiting for an admin, and what the record last changed."""
+    from campaigns.models import Brand
+
+    from . import policies
+    from .domain.autonomy import progress
+
+    now = now or timezone.now()
+    rules = DEFAULT_RULES
+    rows = []
+    for brand in Brand.objects.filter(pk__in=policies.visible_brand_ids(user)).order_by("name"):
+        seen = (
+            PolicyDecisionRecord.objects.filter(
+                brand=brand, decided_at__gte=now - timedelta(days=rules.window_days)
+            )
+            .filter(actor_label__startswith="agent:")
+            .exclude(actor_label__startswith="agent:system:")
+            .values_list("actor_label", "action_type")
+            .distinct()
+        )
+        for label, action_type in sorted(set(seen)):
+            action = ActionType(action_type)
+            if action in UNEARNABLE:
+                continue
+            agent = label.removeprefix("agent:")
+            record, _ = track_record(
+                brand_id=brand.pk,
+                agent=agent,
+                action=action,
+                now=now,
+                window_days=rules.window_days,
+            )
+            mode = _brand_rule(brand.pk, action).mode
+            waiting = ApprovalRequest.objects.filter(
+                brand=brand,
+                action_type=ActionType.ADJUST_AUTONOMY.value,
+                status=ApprovalStatus.PENDING,
+                payload__action=action.value,
+                payload__agent=agent,
+            ).first()
+            rows.append(
+                {
+                    "brand": brand,
+                    "agent": agent,
+                    "action": action,
+                    "mode": mode,
+                    "record": record,
+                    "progress": progress(mode, record, rules),
+                    "recommendation": waiting,
+                }
+            )
+    return rows
+
+
+def autonomy_changes(user: Any, *, limit: int = 10) -> list[DelegationPolicy]:
+    """The latest policy versions the track records wrote, for the brands the user sees."""
+    from . import policies
+
+    return list(
+        DelegationPolicy.objects.filter(brand_id__in=policies.visible_brand_ids(user))
+        .exclude(basis={})
+        .select_related("brand")
+        .order_by("-decided_at", "-version")[:limit]
+    )

@@ -276,6 +276,17 @@ def test_an_earned_widening_is_recommended_and_changes_nothing_until_an_admin_ap
     _, policy = active_policy(live)
     assert policy.rule_for(ActionType.PUBLISH_CONTENT).mode == Mode.NEEDS_APPROVAL
     assert autonomy_review(brand_ids=[brand_a.pk], rules=rules) == []  # one at a time
+    # The agents page shows the record, how far it is from the next step, and the
+    # recommendation waiting for an admin.
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get(reverse("agents:index")).content.decode()
+    section = page.split('id="autonomy"')[1].split("</section>")[0]
+    assert f"widening recommended (#{recommendation.pk})" in section
+    assert "12 decided in 30 days" in section and "Approved unedited" in section
     # …until an admin approves it.
     approval_decide(approval_id=recommendation.pk, user=admin_user, approve=True)
     row, policy = active_policy(live)
@@ -308,6 +319,13 @@ def test_an_incident_steps_an_agent_down_at_once(live, manager, brand_a):
     row, policy = active_policy(live)
     assert policy.rule_for(ActionType.PUBLISH_CONTENT).mode == Mode.NEEDS_APPROVAL
     assert "incident" in row.note.lower() and row.basis["to"] == "needs_approval"
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(manager)
+    page = client.get(reverse("agents:index")).content.decode()
+    assert f"policy version {row.version}" in page and "narrowed for the content agent" in page
     assert AuditEvent.objects.filter(action="policy.autonomy_narrowed").exists()
 
 

@@ -312,7 +312,8 @@ def test_seed_demo_tells_a_coherent_story(settings):
         assert sample_spend[campaign.pk] == campaign.budget_consumed, campaign.name
     assert all(c.launched_at for c in spent)
     assert PerformanceSample.objects.filter(campaign__budget_consumed=0).count() == 0
-    assert PerformanceSample.objects.filter(campaign__name="Autumn Roast Launch").count() <= 240
+    # 10 days of hours, each split between the paid-social test's two variants.
+    assert PerformanceSample.objects.filter(campaign__name="Autumn Roast Launch").count() <= 480
 
     office = Campaign.objects.get(name="Office Coffee B2B Leads")
     assert office.phase == Phase.ESCALATED and office.escalation_state == "open"
@@ -336,8 +337,10 @@ def test_seed_demo_tells_a_coherent_story(settings):
     assert sleep.anomaly_flags.get().kind == AnomalyKind.CPM_SPIKE
 
     # The story's proposals; some Cold Brew drafts also wait (tests/agents/test_demo.py).
-    pending = ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING).exclude(
-        decision__agent_run__agent="content"
+    pending = (
+        ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING)
+        .exclude(decision__agent_run__agent="content")
+        .exclude(action_type="update_brand_memory")  # lessons the tests taught (agents.demo)
     )
     assert pending.count() == 5
     assert {a.brand.slug for a in pending} == {"northwind", "lumen"}

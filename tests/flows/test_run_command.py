@@ -35,8 +35,9 @@ SCRUB = {
 EXPECTED_NAV = {
     "manager": [
         "Control tower",
-        # The story's 3, 3 Cold Brew drafts and the 6 the worker drafts for Heart Health.
-        "Approvals (12)",
+        # The story's 3, 3 Cold Brew drafts, 5 lessons the paid-social tests taught, and
+        # the 6 the worker drafts for Heart Health.
+        "Approvals (17)",
         "Escalations (2)",
         "Briefs",
         "New brief",
