@@ -16,6 +16,7 @@ from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F,
 from django.utils import timezone
 
 from campaigns.domain.errors import DomainError, NotPermitted, ReasonRequired
+from integrations.events import emit
 
 from .domain.audit import Actor, event_hash
 from .domain.decisions import claim_is_active, content_hash, edit_effort
@@ -297,6 +298,21 @@ def action_propose(
             },
         )
         _announce(campaign.pk, approval.pk, created=True)
+        emit(
+            event="approval.requested",
+            brand_id=campaign.brand_id,
+            data={
+                "approval_id": approval.pk,
+                "campaign_id": campaign.pk,
+                "action_type": action_type.value,
+                "queue_role": approval.queue_role,
+                "summary": approval.summary,
+                "rule": decision.rule,
+            },
+        )
+        from .links import approval_notify_reviewers
+
+        approval_notify_reviewers(approval)
     return GateResult(decision=record, approval=approval)
 
 
@@ -388,6 +404,17 @@ def approval_decide(
             data={**data, "executed_content_hash": approval.content_hash if approve else None},
         )
         _announce(approval.campaign_id, approval.pk)
+        emit(
+            event="approval.decided",
+            brand_id=approval.brand_id,
+            data={
+                "approval_id": approval.pk,
+                "campaign_id": approval.campaign_id,
+                "action_type": approval.action_type,
+                "status": approval.status,
+                "decided_by": user.get_username(),
+            },
+        )
     return approval
 
 

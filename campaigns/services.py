@@ -229,6 +229,20 @@ def campaign_transition_phase(
                 **({"authorization": authorization} if authorization else {}),
             },
         )
+        if effective_at is None:
+            from integrations.events import emit
+
+            emit(
+                event="campaign.phase_changed",
+                brand_id=campaign.brand_id,
+                data={
+                    "campaign_id": campaign.pk,
+                    "from": current.value,
+                    "to": target.value,
+                    "reason": reason.strip(),
+                    "by": actor.label,
+                },
+            )
         if effective_at is None and target == Phase.ESCALATED:
             from monitoring.services import escalation_open_for_phase
 

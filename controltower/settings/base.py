@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "memory",
     "crm",
     "monitoring",
+    "integrations",
 ]
 
 MIDDLEWARE = [

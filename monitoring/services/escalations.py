@@ -162,6 +162,7 @@ def _open(campaign: Campaign, *, summary: str, actor: Actor, origin: Origin) -> 
     )
     _tell(escalation, campaign, chain[level].tier, climbed=False)
     _sync_state(campaign.pk)
+    _emit("escalation.opened", escalation, campaign.brand_id)
     return escalation
 
 
@@ -191,6 +192,7 @@ def escalation_acknowledge(*, escalation_id: int, user: Any) -> Escalation:
             data={"reason": escalation.reason, "level": escalation.level},
         )
         _sync_state(escalation.campaign_id)
+        _emit("escalation.acknowledged", escalation, escalation.campaign.brand_id, user)
     return escalation
 
 
@@ -319,6 +321,24 @@ def _resolve(escalation: Escalation, *, actor: Actor, user: Any, note: str) -> N
         brand_id=escalation.campaign.brand_id,
         campaign_id=escalation.campaign_id,
         data={"reason": escalation.reason, "note": note},
+    )
+    _emit("escalation.resolved", escalation, escalation.campaign.brand_id, user)
+
+
+def _emit(event: str, escalation: Escalation, brand_id: int, user: Any = None) -> None:
+    from integrations.events import emit
+
+    emit(
+        event=event,
+        brand_id=brand_id,
+        data={
+            "escalation_id": escalation.pk,
+            "campaign_id": escalation.campaign_id,
+            "reason": escalation.reason,
+            "summary": escalation.summary,
+            "status": escalation.status,
+            **({"by": user.get_username()} if user is not None else {}),
+        },
     )
 
 

@@ -38,8 +38,22 @@ def flag_respond(*, flag: AnomalyFlag, now: datetime) -> str:
     """Carry out a flag's response as it fires (inside the detection's transaction);
     what was done, recorded on the flag."""
     from campaigns.services import anomaly_flag_responded
+    from integrations.events import emit
 
     campaign = flag.campaign
+    emit(
+        event="anomaly.flagged",
+        brand_id=campaign.brand_id,
+        data={
+            "flag_id": flag.pk,
+            "campaign_id": campaign.pk,
+            "kind": flag.kind,
+            "channel": flag.channel,
+            "variant": flag.variant,
+            "explanation": flag.explanation,
+            "response": flag.response,
+        },
+    )
     silence = matching_silence(flag, at=now)
     if silence is not None:
         until = timezone.localtime(silence.ends_at)

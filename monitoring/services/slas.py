@@ -252,6 +252,18 @@ def _record(campaign: Campaign, reading: SlaReading, *, now: datetime) -> int:
         latest is None or latest.status != SlaState.BREACHED
     )
     if newly_breached:
+        from integrations.events import emit
+
+        emit(
+            event="sla.breached",
+            brand_id=campaign.brand_id,
+            data={
+                "campaign_id": campaign.pk,
+                "sla": reading.kind,
+                "measured": reading.measured,
+                "target": reading.target,
+            },
+        )
         escalation_raise(
             campaign_id=campaign.pk,
             trigger=Trigger(
