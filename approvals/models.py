@@ -350,3 +350,33 @@ class ReviewDelegation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reviewer} to {self.delegate} from {self.starts_at:%Y-%m-%d}"
+
+
+class LinkDecision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+
+
+class ApprovalLinkUse(models.Model):
+    """A signed approval link (``approvals.links``) that has been used: its nonce, once.
+
+    The unique nonce is what makes a link single-use: a second use, even one racing the
+    first on another connection, fails on the constraint and is told the link was used.
+    Written in the transaction that decides the request, so a refused or failed decision
+    leaves the link usable."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    approval = models.ForeignKey(
+        ApprovalRequest, on_delete=models.CASCADE, related_name="link_uses"
+    )
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    used_at = models.DateTimeField(default=timezone.now)
+    decision = models.CharField(max_length=8, choices=LinkDecision.choices)
+
+    class Meta:
+        ordering = ["-used_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.decision} link for {self.approval_id} used by {self.used_by_id}"

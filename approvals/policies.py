@@ -334,3 +334,61 @@ def escalation_recipients(brand: Brand, *, tier: str, owner: Any) -> list[Any]:
         admins = Q(groups__name=Role.ADMIN.value) | Q(is_superuser=True)
         return list(people.filter(admins).distinct().order_by("username"))
     raise ValueError(f"Unknown escalation tier “{tier}”.")
+
+
+# --- The public API -----------------------------------------------------------------------
+
+
+def can_manage_api_tokens(user: Any, owner: Any) -> bool:
+    """People make and revoke their own API tokens; admins anyone's."""
+    if user is None or not user.is_authenticated:
+        return False
+    return user.pk == owner.pk or is_admin(user)
+
+
+def api_scope_allows(scopes: Any, needed: str) -> bool:
+    """A token's scopes allow what a request needs (a person's session allows all: the
+    roles still decide). ``approve`` and ``write`` are separate on purpose: a reporting
+    tool with write access must not be able to approve."""
+    return scopes is None or needed in scopes
+
+
+# --- Approving from Slack or email ------------------------------------------------------
+
+
+def approval_reviewers(approval: Any) -> list[Any]:
+    """The people who may decide ``approval`` (see ``approval_refusal``; a test holds the
+    two in agreement), each told with their own links: active holders of its queue's role
+    (or of the tier it was escalated to) assigned to its brand — admins see every brand —
+    and the active delegates of those away. Never whoever raised it."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+    from guardian.shortcuts import get_users_with_perms
+
+    from .models import ReviewDelegation
+
+    roles = {approval.queue_role, getattr(approval, "escalated_to", "") or ""} - {""}
+    holds_role = Q(groups__name__in=roles)
+    if Role.ADMIN.value in roles:
+        holds_role |= Q(is_superuser=True)
+    assigned = get_users_with_perms(
+        approval.brand,
+        only_with_perms_in=[ASSIGNMENT_PERMISSION.split(".")[1]],
+        with_group_users=True,
+    )
+    sees_brand = (
+        Q(pk__in=assigned.values("pk")) | Q(groups__name=Role.ADMIN.value) | Q(is_superuser=True)
+    )
+    people = get_user_model().objects.filter(is_active=True)
+    if approval.requested_by_user_id is not None:
+        people = people.exclude(pk=approval.requested_by_user_id)
+    reviewers = list(people.filter(holds_role).filter(sees_brand).distinct())
+    now = timezone.now()
+    delegates = people.filter(
+        pk__in=ReviewDelegation.objects.filter(
+            reviewer__in=reviewers, starts_at__lte=now, ends_at__gt=now
+        ).values("delegate")
+    )
+    return sorted(
+        {p.pk: p for p in [*reviewers, *delegates]}.values(), key=lambda p: p.get_username()
+    )

@@ -16,7 +16,7 @@ def audit_chain_links(*, chunk_size: int = 2000) -> Iterator[tuple[int, str, str
         yield event.seq, event.prev_hash, event.hash, event.hashed_content()
 
 
-def queue_for_user(user: Any, *, decided: bool = False, limit: int = 100) -> QuerySet:
+def queue_for_user(user: Any, *, decided: bool = False, limit: int | None = 100) -> QuerySet:
     """Approval requests in the queues of the user's roles, for brands they may see:
     pending ones oldest first (the SLA clock), or the most recently decided."""
     from . import policies

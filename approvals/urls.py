@@ -19,4 +19,5 @@ urlpatterns = [
     ),
     path("policies/<int:pk>/", views.policy_proposal, name="policy_proposal"),
     path("analytics/", analytics_views.queue_analytics, name="analytics"),
+    path("link/<str:token>/", views.link, name="link"),
 ]

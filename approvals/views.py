@@ -18,7 +18,7 @@ from campaigns.domain.errors import DomainError, NotPermitted
 from . import cards, policies, selectors, services
 from .domain.policy import LOW_RISK_ACTIONS, ActionType, policy_from_json
 from .forms import PolicyForm
-from .models import ApprovalRequest, DelegationPolicy, PolicyStatus
+from .models import ApprovalRequest, ApprovalStatus, DelegationPolicy, PolicyStatus
 
 _LOOK_UP = object()  # "find the previous version yourself" (a page passes them in bulk)
 
@@ -342,3 +342,74 @@ def policy_proposal(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=409 if error else 200,
     )
+
+
+# --- Approving from Slack or email (signed links) -----------------------------------
+
+
+def link(request: HttpRequest, token: str) -> HttpResponse:
+    """A signed link from a notification. GET shows the request's card and what the link
+    will do — and never decides (mail scanners prefetch links); POST confirms."""
+    from . import links
+
+    try:
+        linked = links.approval_link_read(token)
+    except links.LinkUsed as exc:
+        # Who used it is only for people who can see the request at all.
+        get_object_or_404(_visible(request), pk=exc.approval_id)
+        return _link_page(request, error=str(exc), status=410)
+    except links.LinkTampered as exc:
+        return _link_page(request, error=str(exc), status=400)
+    except links.LinkInvalid as exc:
+        return _link_page(request, error=str(exc), status=410)
+    approval = get_object_or_404(_visible(request), pk=linked.approval.pk)
+    refusal = links.link_refusal(linked, request.user)
+    if refusal:
+        return _link_page(request, approval=approval, linked=linked, error=refusal, status=403)
+    if request.method != "POST":
+        return _link_page(request, approval=approval, linked=linked)
+    note = request.POST.get("note", "")
+    try:
+        approval = links.approval_link_use(token=token, user=request.user, note=note)
+    except (links.LinkExpired, links.LinkUsed) as exc:
+        return _link_page(request, approval=approval, error=str(exc), status=410)
+    except links.LinkTampered as exc:
+        return _link_page(request, error=str(exc), status=400)
+    except NotPermitted as exc:
+        return _link_page(request, approval=approval, linked=linked, error=str(exc), status=403)
+    except services.AlreadyDecided as exc:
+        approval.refresh_from_db()
+        return _link_page(request, approval=approval, error=str(exc), status=409)
+    except DomainError as exc:  # e.g. a reject without a reason: the form again
+        return _link_page(
+            request, approval=approval, linked=linked, error=str(exc), note=note, status=422
+        )
+    return _link_page(request, approval=approval, done=True)
+
+
+def _link_page(
+    request: HttpRequest,
+    *,
+    approval: ApprovalRequest | None = None,
+    linked: Any = None,
+    error: str = "",
+    note: str = "",
+    done: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    pending = approval is not None and approval.status == ApprovalStatus.PENDING
+    context: dict[str, Any] = {
+        "linked": linked,
+        "link_error": error,
+        "note": note,
+        "done": done,
+        # The confirm form: a valid link this person may use, on a request still pending
+        # (again after a reject without a reason).
+        "confirm": linked is not None and pending and status in (200, 422),
+    }
+    if approval is not None:
+        context["card"] = _card(request, approval)
+        # Someone else holding it for review: they decide (see approval_decide).
+        if context["card"]["claimed_by"] not in (None, request.user):
+            context["confirm"] = False
+    return render(request, "approvals/link.html", context, status=status)

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from monitoring import views as monitoring_views
+from api import pages as api_pages
 
 from . import views
 
@@ -20,7 +20,18 @@ urlpatterns = [
     path("memory/", include("memory.urls")),
     path("contacts/", include("crm.urls")),
     path("monitoring/", include("monitoring.urls")),
-    # Machine endpoints (token-authenticated, JSON).
-    path("api/v1/telemetry/events", monitoring_views.api_ingest, name="api_telemetry_events"),
+    # CSV exports for people (campaigns, telemetry, the audit trail).
+    path("exports/", include("integrations.urls")),
+    # The public API (tokens, JSON), its schema and docs.
+    path("api/v1/", include("api.urls")),
+    path("account/api-tokens/", api_pages.api_tokens, name="api_tokens"),
+    path(
+        "account/api-tokens/<int:pk>/revoke",
+        api_pages.api_token_revoke_view,
+        name="api_token_revoke",
+    ),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "controltower.views.not_found"
+handler500 = "controltower.views.server_error"

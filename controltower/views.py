@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 
 from approvals import policies
 from campaigns.domain.phases import Phase
@@ -29,6 +30,7 @@ def tower(request: HttpRequest) -> HttpResponse:
         "phases": list(Phase),
         # Managers and admins may bring in telemetry from platforms not connected here.
         "can_upload_telemetry": policies.can_write_briefs(request.user),
+        "can_export_audit": policies.is_admin(request.user),
     }
     template = "controltower/tower.html"
     if request.htmx and request.htmx.target == "tower-content":
@@ -39,3 +41,22 @@ def tower(request: HttpRequest) -> HttpResponse:
 def topnav(request: HttpRequest) -> HttpResponse:
     """The navigation alone (with its approval counts), for a live page to resync."""
     return render(request, "base.html#topnav")
+
+
+# --- Errors --------------------------------------------------------------------------
+# Under /api/ an error is JSON in the API's one error shape, whatever raised it (a URL no
+# route matches, say); everywhere else it is the site's page.
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "No such resource."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": "Something went wrong on our side; it is logged."}, status=500
+        )
+    return defaults.server_error(request)

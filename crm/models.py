@@ -151,3 +151,29 @@ class Contact(models.Model):
     @property
     def email_domain(self) -> str:
         return self.email.rpartition("@")[2]
+
+
+class CampaignEmailSend(models.Model):
+    """One campaign email to one contact: the email connector writes it *before* it
+    sends, so a retried run (or a second run of the same content) never mails anyone
+    twice. ``sent_at`` is set once the mail server accepted the message; a row without
+    it is a send whose outcome is unknown (the worker died mid-send) and stays skipped —
+    a person mailed twice is worse than one who was missed."""
+
+    content = models.ForeignKey(
+        "campaigns.ContentVariant", on_delete=models.PROTECT, related_name="email_sends"
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="email_sends")
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content", "contact"], name="crm_email_once_per_content"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"content {self.content_id} to contact {self.contact_id}"

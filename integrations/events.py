@@ -1,12 +1,12 @@
 """The events the product announces to the outside world (outbound webhooks), emitted by
-the services in the transaction of the change they describe and sent after it commits —
-ids in events, never objects; a rolled-back change announces nothing."""
+the services in the transaction of the change they describe: the deliveries are written
+in that transaction and sent by a worker after it commits — so a rolled-back change
+announces nothing, and a crash after the commit loses no announcement (beat resends
+what is due). Ids in events, never objects."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from django.db import transaction
 
 #: Every event type a brand's admin can subscribe a webhook to.
 EVENT_TYPES: dict[str, str] = {
@@ -22,13 +22,9 @@ EVENT_TYPES: dict[str, str] = {
 
 
 def emit(*, event: str, brand_id: int, data: dict[str, Any]) -> None:
-    """Announce ``event`` for a brand once the current transaction commits."""
+    """Announce ``event`` for a brand with the current transaction's change."""
+    from .webhooks import webhooks_enqueue
+
     if event not in EVENT_TYPES:
         raise ValueError(f"Unknown event type “{event}”.")
-
-    def send() -> None:
-        from .webhooks import webhooks_enqueue
-
-        webhooks_enqueue(event=event, brand_id=brand_id, data=data)
-
-    transaction.on_commit(send)
+    webhooks_enqueue(event=event, brand_id=brand_id, data=data)

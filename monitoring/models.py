@@ -410,3 +410,47 @@ class SandboxCursor(models.Model):
 
     def __str__(self) -> str:
         return f"Sandbox of {self.campaign_id} until {self.delivered_until:%H:%M}"
+
+
+class TelemetryImportStatus(models.TextChoices):
+    # Parsed without errors and waiting for its uploader to confirm the preview.
+    PENDING = "pending", "Waiting for confirmation"
+    IMPORTED = "imported", "Imported"
+
+
+class TelemetryImport(models.Model):
+    """One uploaded telemetry CSV. While ``pending`` it holds the uploaded text, so the
+    confirmation ingests exactly the file that was previewed (only its uploader may
+    confirm it, once, within a day); once imported the text is dropped and the counts
+    remain. Written by ``monitoring.services.imports``."""
+
+    brand = models.ForeignKey("campaigns.Brand", on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    text = models.TextField(blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    stored = models.PositiveIntegerField(default=0)  # new events, once imported
+    duplicates = models.PositiveIntegerField(default=0)  # already stored, skipped
+    status = models.CharField(max_length=16, choices=TelemetryImportStatus.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=TelemetryImportStatus.PENDING) | Q(imported_at__isnull=False),
+                name="telemetry_import_imported_has_time",
+            ),
+            # A new upload replaces its uploader's pending one: at most one waits.
+            models.UniqueConstraint(
+                fields=["uploaded_by"],
+                condition=Q(status=TelemetryImportStatus.PENDING),
+                name="one_pending_telemetry_import",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display().lower()})"

@@ -46,3 +46,10 @@ def sandbox_tick() -> None:
 @shared_task(name="monitoring.resend_deliveries", acks_late=True, time_limit=120)
 def resend_deliveries() -> None:
     services.deliveries_resend()
+
+
+@shared_task(name="monitoring.purge_expired_imports", acks_late=True, time_limit=120)
+def purge_expired_imports() -> None:
+    from .services.imports import telemetry_imports_purge_expired
+
+    telemetry_imports_purge_expired()

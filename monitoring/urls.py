@@ -17,4 +17,9 @@ urlpatterns = [
     path("silences/<int:pk>/end/", views.silence_end, name="silence_end"),
     path("paused/<int:pk>/resume/", views.breaker_resume, name="breaker_resume"),
     path("telemetry/upload/", views.telemetry_upload, name="telemetry_upload"),
+    path(
+        "telemetry/upload/<int:pk>/confirm/",
+        views.telemetry_import_confirm,
+        name="telemetry_import_confirm",
+    ),
 ]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from approvals import policies
@@ -19,13 +18,18 @@ from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.selectors import campaigns_for_user
 
 from . import selectors, services
-from .domain.telemetry import MAX_ROWS, REQUIRED, csv_header, read_csv
+from .domain.telemetry import MAX_ROWS, REQUIRED, csv_header
 from .forms import ResolveForm, ResumeSurfaceForm, SilenceForm, TelemetryUploadForm
-from .models import CircuitBreaker, Escalation, Silence, TelemetrySource
-from .services.tokens import ingestion_token_check
+from .models import (
+    CircuitBreaker,
+    Escalation,
+    Silence,
+    TelemetryImport,
+    TelemetryImportStatus,
+)
+from .services import imports as telemetry_imports
 
 #: Bytes per posted batch (50,000 events of ~300 bytes of JSON).
-MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 # --- People's pages --------------------------------------------------------------------
@@ -176,37 +180,38 @@ def breaker_resume(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def telemetry_upload(request: HttpRequest) -> HttpResponse:
-    brands = [
-        brand
-        for brand in policies.visible_brands(request.user)
-        if policies.can_upload_telemetry(request.user, brand)
-    ]
-    if not brands:
-        raise PermissionDenied("Telemetry uploads are for managers and admins of a brand.")
+    """GET: the upload form. POST: check the file; a clean one is kept (pending) and
+    previewed with a Confirm button, a bad one lists its problems by row (nothing kept)."""
+    brands = _upload_brands(request)
     form = TelemetryUploadForm(request.POST or None, request.FILES or None, brands=brands)
-    errors, result = [], None
+    errors: list[str] = []
+    pending, preview = None, None
     if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        brand = next(b for b in brands if str(b.pk) == form.cleaned_data["brand"])
         try:
-            text = form.cleaned_data["file"].read().decode("utf-8-sig")
+            text = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
             errors = ["The file is not UTF-8 text; export it as CSV (UTF-8) and try again."]
         else:
-            parsed = read_csv(text, now=timezone.now())
             try:
-                result = services.telemetry_ingest(
-                    brand_id=int(form.cleaned_data["brand"]),
-                    parsed=parsed,
-                    source=TelemetrySource.CSV,
+                pending, preview = telemetry_imports.telemetry_import_stage(
+                    brand=brand, uploaded_by=request.user, filename=upload.name or "", text=text
                 )
+            except NotPermitted as exc:
+                raise PermissionDenied(str(exc)) from exc
             except services.TelemetryInvalid as invalid:
                 errors = [str(e) for e in invalid.errors]
+            except DomainError as exc:
+                errors = [str(exc)]
     return render(
         request,
         "monitoring/telemetry_upload.html",
         {
             "form": form,
             "errors": errors,
-            "result": result,
+            "pending": pending,
+            "preview": preview,
             "columns": csv_header(),
             "required": REQUIRED,
             "max_rows": MAX_ROWS,
@@ -215,59 +220,56 @@ def telemetry_upload(request: HttpRequest) -> HttpResponse:
     )
 
 
-# --- The machine endpoint --------------------------------------------------------------
-
-
-@csrf_exempt
-@login_not_required
-def api_ingest(request: HttpRequest) -> HttpResponse:
-    """POST /api/v1/telemetry/events — a batch of events for the token's brand.
-
-    ``Authorization: Bearer <ingestion token>``; body ``{"events": [ … ]}``. 200 with what
-    was stored; 400 with every bad row (nothing stored); 401/405/413 as HTTP says."""
-    if request.method != "POST":
-        return _error(405, "Use POST.", allow="POST")
-    auth = request.headers.get("Authorization", "")
-    token = None
-    if auth.startswith("Bearer "):
-        token = ingestion_token_check(auth.removeprefix("Bearer ").strip())
-    if token is None:
-        return _error(401, "A valid ingestion token is required (Authorization: Bearer …).")
-    length = int(request.headers.get("Content-Length") or 0)
-    if length > MAX_BODY_BYTES:
-        return _error(413, f"At most {MAX_BODY_BYTES // 1_000_000} MB per batch; send several.")
-    try:
-        body = json.loads(request.read(MAX_BODY_BYTES + 1) or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "The body is not JSON.")
-    if not isinstance(body, dict) or set(body) - {"events"} or "events" not in body:
-        return _error(400, 'The body must be an object with one field, "events" (a list).')
-    try:
-        result = services.telemetry_ingest(
-            brand_id=token.brand_id, items=body["events"], source=TelemetrySource.API
-        )
-    except services.TelemetryInvalid as invalid:
-        return JsonResponse(
-            {
-                "error": "Nothing was stored: the batch has errors.",
-                "errors": [
-                    {"row": e.row, "field": e.field, "message": e.message} for e in invalid.errors
-                ],
-            },
-            status=400,
-        )
-    return JsonResponse(
-        {
-            "received": result.received,
-            "stored": result.stored,
-            "duplicates": result.duplicates,
-            "flags": result.flags,
-        }
+@require_POST
+def telemetry_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ingest the previewed file. Someone else's upload does not exist for this user."""
+    brands = _upload_brands(request)
+    pending = get_object_or_404(
+        TelemetryImport.objects.filter(
+            uploaded_by=request.user,
+            brand__in=brands,
+            status=TelemetryImportStatus.PENDING,
+        ),
+        pk=pk,
     )
+    try:
+        record, result = telemetry_imports.telemetry_import_confirm(
+            import_id=pending.pk, user=request.user
+        )
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except services.TelemetryInvalid as invalid:
+        shown = "; ".join(str(e) for e in invalid.errors[:5])
+        messages.error(request, f"Nothing was stored: the file no longer passes ({shown}).")
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        skipped = (
+            f"; {result.duplicates:,} already stored were skipped" if result.duplicates else ""
+        )
+        flags = (
+            f" {len(result.flags)} flag{pluralize(len(result.flags))} raised or changed "
+            "— see the tower."
+            if result.flags
+            else ""
+        )
+        messages.success(
+            request,
+            f"Stored {result.stored:,} event{pluralize(result.stored)} from "
+            f"{record.filename}{skipped}.{flags}",
+        )
+    return redirect("monitoring:telemetry_upload")
 
 
-def _error(status: int, message: str, **headers: str) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
-    for name, value in headers.items():
-        response[name.capitalize()] = value
-    return response
+def _upload_brands(request: HttpRequest) -> list[Any]:
+    brands = [
+        brand
+        for brand in policies.visible_brands(request.user)
+        if policies.can_upload_telemetry(request.user, brand)
+    ]
+    if not brands:
+        raise PermissionDenied("Telemetry uploads are for managers and admins of a brand.")
+    return brands
+
+
+# --- The machine endpoint --------------------------------------------------------------

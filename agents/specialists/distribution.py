@@ -7,7 +7,7 @@ only if the content still matches the hash that was cleared."""
 from __future__ import annotations
 
 from agents import services
-from agents.connectors import connector_for
+from agents.connectors import connector_for, content_key
 from agents.domain.handoffs import DistributionV1, Placement
 from agents.models import AgentRun
 from approvals.domain.audit import Actor
@@ -36,7 +36,7 @@ class Distribution(Specialist):
         for variant in cleared:
             if not content_matches_hash(variant):
                 continue  # refused again on commit, with the reason recorded
-            connector = connector_for(variant.channel)
+            connector = connector_for(variant.channel, campaign=run.campaign)
             placements.append(
                 Placement(
                     content_id=variant.pk,
@@ -44,7 +44,7 @@ class Distribution(Specialist):
                     connector=connector.name,
                     # Idempotent: a retried run gets the same placement back.
                     external_id=connector.publish(
-                        key=f"content:{variant.pk}",
+                        key=content_key(variant.pk),
                         channel=variant.channel,
                         headline=variant.headline,
                         body=variant.body,

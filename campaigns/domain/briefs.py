@@ -22,6 +22,9 @@ CHANNELS: dict[str, str] = {
     "landing_page": "Landing page",
 }
 
+#: The channels' codes (what the API's schema enumerates).
+CHANNEL_CODES: tuple[str, ...] = tuple(CHANNELS)
+
 #: Metrics a campaign can be judged by.
 SUCCESS_METRICS: dict[str, str] = {
     "cpa": "Cost per acquisition",

@@ -56,6 +56,10 @@ INSTALLED_APPS = [
     "crm",
     "monitoring",
     "integrations",
+    "api",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +67,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "controltower.middleware.nul_bytes_refused",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page requires login unless its view is marked @login_not_required.
@@ -228,6 +233,19 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=17),
         "options": {"expires": 60 * 60},
     },
+    # Webhook deliveries whose retry was lost with a crashed worker are sent again
+    # (only those overdue by 5 minutes; integrations.webhooks.RESEND_GRACE).
+    "integrations.resend-webhooks": {
+        "task": "integrations.resend_webhooks",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+    # So are telemetry files previewed and never confirmed (they can be large).
+    "monitoring.purge-expired-imports": {
+        "task": "monitoring.purge_expired_imports",
+        "schedule": crontab(minute=23),
+        "options": {"expires": 60 * 60},
+    },
 }
 
 # --- Auth, roles, object permissions -------------------------------------------
@@ -321,9 +339,51 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
+# --- The public API (/api/v1/) -------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Campaign Control Tower API",
+    "DESCRIPTION": "The same roles, per-brand permissions and delegation policy as the web "
+    "UI. Authenticate with a personal token: `Authorization: Bearer cct_…` (docs/API.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page's assets are served from this app (no CDN: browsers may be offline).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "APPEND_COMPONENTS": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "SECURITY": [{"bearer": []}],
+    # One named enum per choice set, however many fields use it.
+    "ENUM_NAME_OVERRIDES": {
+        "PhaseEnum": "campaigns.models.PHASE_CHOICES",
+        "ChannelEnum": "campaigns.domain.briefs.CHANNEL_CODES",
+    },
+}
+
 # --- Domain knobs -------------------------------------------------------------
 # Where links in emails and webhook posts point (the address people open the app at).
 CONTROLTOWER_BASE_URL = env.str("CONTROLTOWER_BASE_URL", default="http://127.0.0.1:8000")
+# Integrations: approve-from-link lifetime, webhook retries, and whether the email
+# channel really sends campaign mail over SMTP (off: the sandbox market stands in).
+CONTROLTOWER_APPROVAL_LINK_HOURS = env.int("CONTROLTOWER_APPROVAL_LINK_HOURS", default=48)
+# Outbound webhooks: attempts per delivery before it is marked failed (30 s · 2^n apart, ≤ 1 h).
+CONTROLTOWER_WEBHOOK_MAX_ATTEMPTS = env.int("CONTROLTOWER_WEBHOOK_MAX_ATTEMPTS", default=8)
+CONTROLTOWER_CAMPAIGN_EMAIL = env.bool("CONTROLTOWER_CAMPAIGN_EMAIL", default=False)
 # Monitoring (monitoring/services/detection.py): an hour is judged once this long has
 # passed after its end (late reports still count), and a series judged for the first
 # time (or after a gap) starts at most this far back.

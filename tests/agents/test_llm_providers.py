@@ -220,9 +220,15 @@ def test_repeated_calls_leak_no_threads_or_event_loops(openai_llm):
             t for t in threading.enumerate() if t.is_alive() and "process_request" not in t.name
         }
 
+    def is_loop(o):
+        try:
+            return isinstance(o, asyncio.AbstractEventLoop)
+        except ReferenceError:  # a weakref.proxy whose object is gone
+            return False
+
     def open_loops():
         gc.collect()
-        return [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop)]
+        return [o for o in gc.get_objects() if is_loop(o)]
 
     threads_before, loops_before = client_threads(), open_loops()
     outputs = [plan().output.objective for _ in range(5)]

@@ -143,7 +143,7 @@ def post(client, body, token=None, **headers):
     if token:
         headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return client.post(
-        reverse("api_telemetry_events"),
+        reverse("api:telemetry_events"),
         data=body if isinstance(body, str) else json.dumps(body),
         content_type="application/json",
         **headers,
@@ -179,7 +179,7 @@ def test_the_endpoint_refuses_without_a_live_token(client, delivering, token, ad
     assert post(client, body, "cti_not-a-token").status_code == 401
     ingestion_token_revoke(token_id=IngestionToken.objects.get().pk, user=admin_user)
     assert post(client, body, token).status_code == 401
-    assert client.get(reverse("api_telemetry_events")).status_code == 405
+    assert client.get(reverse("api:telemetry_events")).status_code == 401
     assert stored() == (0, 0)
 
 
@@ -217,6 +217,14 @@ def upload(client, brand, text):
     )
 
 
+def confirm(client, previewed):
+    """Press the preview's Confirm button."""
+    pending = previewed.context["pending"]
+    return client.post(
+        reverse("monitoring:telemetry_import_confirm", args=[pending.pk]), follow=True
+    )
+
+
 def test_a_csv_upload_is_checked_row_by_row_and_all_or_nothing(login, manager, delivering):
     at = (timezone.now() - timedelta(hours=3)).isoformat()
     good = f"e1,{delivering.pk},social_ads,A,{at},1000,10,1,9.10"
@@ -225,9 +233,13 @@ def test_a_csv_upload_is_checked_row_by_row_and_all_or_nothing(login, manager, d
     response = upload(client, delivering.brand, f"{HEADER}\n{good}\n{bad}\n")
     assert response.status_code == 400
     assert "row 3, clicks: must be a whole number, 0 or more" in response.content.decode()
+    assert response.context["pending"] is None
     assert stored() == (0, 0)
 
-    response = upload(client, delivering.brand, f"{HEADER}\n{good}\n")
+    previewed = upload(client, delivering.brand, f"{HEADER}\n{good}\n")
+    assert previewed.status_code == 200 and "Preview of t.csv" in previewed.content.decode()
+    assert stored() == (0, 0)  # nothing until confirmed
+    response = confirm(client, previewed)
     assert response.status_code == 200 and "Stored 1 event" in response.content.decode()
     assert TelemetryEvent.objects.get().source == "csv"
 

@@ -1,0 +1,274 @@
+"""The API's shapes: how resources are written out and what requests must look like.
+Only shape is checked here; the domain rules (``campaigns.domain.briefs``…) and the
+services decide the rest, exactly as for the web forms."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from campaigns.domain.briefs import CHANNELS, SUCCESS_METRICS
+from campaigns.models import PHASE_CHOICES, Brief, Campaign
+
+from .models import SCOPES, ApiToken
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    brand = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    brief_id = serializers.IntegerField(read_only=True)
+    resume_phase = serializers.ChoiceField(
+        choices=PHASE_CHOICES,
+        allow_blank=True,
+        read_only=True,
+        help_text="Where a paused or escalated campaign resumes; blank when there is none.",
+    )
+    open_flags = serializers.SerializerMethodField()
+    pending_approvals = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "brand",
+            "brief_id",
+            "phase",
+            "resume_phase",
+            "owner",
+            "next_action",
+            "budget_total",
+            "budget_consumed",
+            "daily_cap",
+            "sla_status",
+            "escalation_state",
+            "launched_at",
+            "phase_changed_at",
+            "open_flags",
+            "pending_approvals",
+        ]
+        read_only_fields = fields
+
+    def get_open_flags(self, campaign: Campaign) -> int:
+        return getattr(campaign, "open_flag_count", 0)
+
+    def get_pending_approvals(self, campaign: Campaign) -> int:
+        return getattr(campaign, "pending_approval_count", 0)
+
+
+class PhaseChangeSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, help_text="Why (required to pause or resume).")
+
+
+class BriefSerializer(serializers.ModelSerializer):
+    brand = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    campaign_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Brief
+        fields = [
+            "id",
+            "brand",
+            "title",
+            "objective",
+            "audience",
+            "tone",
+            "assets",
+            "offer",
+            "required_claims",
+            "prohibited_claims",
+            "channels",
+            "budget",
+            "daily_cap",
+            "deadline",
+            "success_metric",
+            "success_target",
+            "escalation_criteria",
+            "sla_draft_hours",
+            "sla_qa_pass_pct",
+            "sla_policy_escalation_minutes",
+            "sla_pacing_tolerance_pct",
+            "is_template",
+            "created_at",
+            "campaign_id",
+        ]
+        read_only_fields = fields
+
+    def get_campaign_id(self, brief: Brief) -> int | None:
+        return brief.campaigns.values_list("pk", flat=True).first()
+
+
+_Text = serializers.CharField
+_Lines = serializers.ListField
+
+
+class BriefCreateSerializer(serializers.Serializer):
+    brand = serializers.SlugField(max_length=60, help_text="The brand's slug.")
+    title = _Text(max_length=200)
+    objective = _Text(max_length=5000)
+    audience = _Text(max_length=5000, required=False, allow_blank=True, default="")
+    tone = _Text(max_length=200, required=False, allow_blank=True, default="")
+    assets = _Lines(child=_Text(max_length=200), max_length=50, required=False, default=list)
+    offer = _Text(max_length=2000, required=False, allow_blank=True, default="")
+    required_claims = _Lines(
+        child=_Text(max_length=300), max_length=50, required=False, default=list
+    )
+    prohibited_claims = _Lines(
+        child=_Text(max_length=300), max_length=50, required=False, default=list
+    )
+    channels = _Lines(child=serializers.ChoiceField(choices=list(CHANNELS)), min_length=1)
+    budget = serializers.DecimalField(max_digits=12, decimal_places=2)
+    daily_cap = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, allow_null=True, default=None
+    )
+    deadline = serializers.DateField()
+    success_metric = serializers.ChoiceField(choices=list(SUCCESS_METRICS))
+    success_target = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, allow_null=True, default=None
+    )
+    escalation_criteria = _Text(max_length=2000, required=False, allow_blank=True, default="")
+    sla_draft_hours = serializers.IntegerField(min_value=1, max_value=720, default=2)
+    sla_qa_pass_pct = serializers.IntegerField(min_value=1, max_value=100, default=95)
+    sla_policy_escalation_minutes = serializers.IntegerField(
+        min_value=1, max_value=10080, default=10
+    )
+    sla_pacing_tolerance_pct = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    as_template = serializers.BooleanField(default=False)
+
+
+class BriefCreatedSerializer(serializers.Serializer):
+    brief_id = serializers.IntegerField()
+    campaign_id = serializers.IntegerField(allow_null=True)
+    phase = serializers.CharField(allow_null=True)
+
+
+class ApprovalSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    campaign_id = serializers.IntegerField()
+    brand = serializers.CharField(source="brand.slug")
+    action_type = serializers.CharField()
+    queue_role = serializers.CharField()
+    summary = serializers.CharField()
+    status = serializers.CharField()
+    requested_by_agent = serializers.CharField()
+    is_recommendation = serializers.BooleanField()
+    payload = serializers.JSONField()
+    content_hash = serializers.CharField()
+    confidence = serializers.FloatField(allow_null=True)
+    evidence = serializers.JSONField()
+    why = serializers.CharField(source="decision.reason", allow_null=True, default=None)
+    rule = serializers.CharField(source="decision.rule", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    decision_note = serializers.CharField()
+
+
+class DecideSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject", "request_changes"])
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    edited_payload = serializers.DictField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Approve an edited version instead (the edit and its size are recorded).",
+    )
+
+
+class MemoryEntrySerializer(serializers.Serializer):
+    ref = serializers.CharField()
+    kind = serializers.CharField()
+    text = serializers.CharField()
+    evidence = serializers.JSONField()
+    status = serializers.CharField()
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+
+
+class MemoryEntryCreateSerializer(serializers.Serializer):
+    kind = serializers.CharField(max_length=40)
+    text = serializers.CharField(max_length=1000)
+    evidence = serializers.DictField(required=False, default=dict)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "owner",
+            "scopes",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+        ]
+        read_only_fields = fields
+
+
+class TokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(SCOPES)), min_length=1, max_length=3
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class TokenCreatedSerializer(TokenSerializer):
+    token = serializers.CharField(help_text="Shown once: only its hash is kept.")
+
+    class Meta(TokenSerializer.Meta):
+        fields = [*TokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    brands = serializers.ListField(child=serializers.CharField())
+    scopes = serializers.ListField(child=serializers.CharField(), allow_null=True)
+
+
+class TelemetryEventSerializer(serializers.Serializer):
+    """One reported row (documented here; the service checks each row itself, with row
+    numbers, so a bad batch is refused whole with every problem listed)."""
+
+    event_id = serializers.CharField(max_length=100)
+    campaign_id = serializers.IntegerField()
+    channel = serializers.ChoiceField(choices=list(CHANNELS))
+    variant = serializers.CharField(max_length=64, required=False)
+    occurred_at = serializers.DateTimeField()
+    impressions = serializers.IntegerField(min_value=0, required=False)
+    clicks = serializers.IntegerField(min_value=0, required=False)
+    conversions = serializers.IntegerField(min_value=0, required=False)
+    spend = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    reach = serializers.IntegerField(min_value=0, required=False)
+    leads = serializers.IntegerField(min_value=0, required=False)
+    qualified_leads = serializers.IntegerField(min_value=0, required=False)
+    link_checks = serializers.IntegerField(min_value=0, required=False)
+    link_failures = serializers.IntegerField(min_value=0, required=False)
+    complaints = serializers.IntegerField(min_value=0, required=False)
+
+
+class TelemetryBatchSerializer(serializers.Serializer):
+    brand = serializers.SlugField(
+        required=False, help_text="With a personal token: the brand (an ingestion token has one)."
+    )
+    events = TelemetryEventSerializer(many=True)
+
+
+class TelemetryResultSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    stored = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    flags = serializers.ListField(child=serializers.IntegerField())
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    errors = serializers.JSONField(required=False)
