@@ -187,6 +187,7 @@ def approval_notify_reviewers(approval: Any) -> None:
             title=title,
             body=_message(approval, reviewer_id=person.pk),
             url=url,
+            approval_id=approval.pk,
         )
     # The channel is shared: its links are bound to no one, so whoever follows one must
     # log in and be allowed to decide the request.

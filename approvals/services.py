@@ -404,6 +404,7 @@ def approval_decide(
             data={**data, "executed_content_hash": approval.content_hash if approve else None},
         )
         _announce(approval.campaign_id, approval.pk)
+        _settled(approval)
         emit(
             event="approval.decided",
             brand_id=approval.brand_id,
@@ -574,6 +575,7 @@ def _approval_expire(
         },
     )
     _announce(approval.campaign_id, approval.pk)
+    _settled(approval)
 
 
 def _approval_default_approve(
@@ -634,6 +636,7 @@ def _approval_default_approve(
         },
     )
     _announce(approval.campaign_id, approval.pk)
+    _settled(approval)
     return "default_approved"
 
 
@@ -678,6 +681,13 @@ def _announce(
     campaign_changed_on_commit(campaign_id)
     if approval_id is not None:
         approval_changed_on_commit(approval_id, created=created, escalated=escalated)
+
+
+def _settled(approval: ApprovalRequest) -> None:
+    """Nothing waits for the reviewers any more: their notices about it are read."""
+    from monitoring.services.notify import notifications_settle_approval
+
+    notifications_settle_approval(approval_id=approval.pk)
 
 
 # --- Changing the delegation policy (two-person rule) ----------------------------------

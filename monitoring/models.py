@@ -257,6 +257,14 @@ class Notification(models.Model):
     flag = models.ForeignKey(
         "campaigns.AnomalyFlag", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # "Waiting for you" notices: read for everyone once the request is decided or expires.
+    approval = models.ForeignKey(
+        "approvals.ApprovalRequest",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     url = models.CharField(max_length=300, blank=True)

@@ -50,6 +50,7 @@ def notify_people(
     url: str,
     escalation: Any = None,
     flag_id: int | None = None,
+    approval_id: int | None = None,
     slack: bool = False,
 ) -> list[Notification]:
     """Notify each person in-app and by email, and (``slack``) post once to the brand's
@@ -63,6 +64,7 @@ def notify_people(
                 campaign=campaign,
                 escalation=escalation,
                 flag_id=flag_id,
+                approval_id=approval_id,
                 title=title[:200],
                 body=body,
                 url=url,
@@ -157,6 +159,18 @@ def notifications_mark_read(*, user: Any, ids: Iterable[int] | None = None) -> i
     with transaction.atomic():
         count = unread.update(read_at=timezone.now())
         _announce([user.pk])
+    return count
+
+
+def notifications_settle_approval(*, approval_id: int) -> int:
+    """An approval request was decided (or expired): its "waiting for you" notices are
+    read for every reviewer — nothing waits for them any more. Call in that transaction."""
+    unread = Notification.objects.filter(approval_id=approval_id, read_at__isnull=True)
+    recipients = list(unread.values_list("recipient_id", flat=True).distinct())
+    if not recipients:
+        return 0
+    count = unread.update(read_at=timezone.now())
+    _announce(recipients)
     return count
 
 

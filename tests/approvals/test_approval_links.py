@@ -452,3 +452,18 @@ def test_the_same_link_used_at_once_on_two_connections_decides_once(campaign_a, 
     assert ApprovalRequest.objects.get(pk=approval.pk).status == "approved"
     assert ApprovalLinkUse.objects.count() == 1 and decisions().count() == 1
     assert AuditEvent.objects.filter(action="campaign.phase_changed").count() == 1
+
+
+def test_deciding_reads_every_reviewers_waiting_notice(brand_a, campaign_a, manager, manager_2):
+    from approvals.services import approval_decide
+
+    approval = launch(campaign_a)
+    other = launch(campaign_a)
+    waiting = Notification.objects.filter(approval=approval)
+    assert {n.recipient for n in waiting} == {manager, manager_2}
+    assert all(n.read_at is None for n in waiting)
+    approval_decide(approval_id=approval.pk, user=manager, approve=True)
+    # Nothing waits for manager_2 either: the notice is settled for both …
+    assert all(n.read_at is not None for n in Notification.objects.filter(approval=approval))
+    # … and only for that request.
+    assert all(n.read_at is None for n in Notification.objects.filter(approval=other))
