@@ -11,7 +11,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from approvals import policies
@@ -29,6 +32,14 @@ PENDING_IMPORT_TTL = timedelta(hours=24)
 DEFAULT_SUPPRESSION_REASON = "Suppressed in an uploaded file"
 _LOCK_CHUNK = 5_000  # emails per locking query (PostgreSQL takes at most 65,535 parameters)
 
+#: Unsubscribe links: their own salt, so no other signed value of ours is accepted as one.
+UNSUBSCRIBE_SALT = "crm.unsubscribe"
+#: How an unsubscribe came in: the confirm page's button, or a mail provider's RFC 8058
+#: one-click POST.
+UNSUBSCRIBE_VIA = ("link", "one_click")
+#: Who unsubscribes by link: the person themself, anonymously (no user, no agent).
+UNSUBSCRIBE_ACTOR = Actor.system("unsubscribe-link")
+
 
 class ContactImportInvalid(DomainError):
     """The file has errors; nothing was written. ``problems`` lists them with row numbers
@@ -40,6 +51,14 @@ class ContactImportInvalid(DomainError):
         shown = "; ".join(self.problems[:5])
         more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
         super().__init__(f"The file was not imported: {shown}{more}")
+
+
+class UnsubscribeLinkInvalid(DomainError):
+    """The link was not signed by us as an unsubscribe link (cut short, changed)."""
+
+
+class UnsubscribeContactUnknown(DomainError):
+    """The link is ours, but the contact it is for no longer exists (in that brand)."""
 
 
 class ScoresInvalid(DomainError):
@@ -339,6 +358,83 @@ def contact_scores_record(
             },
         )
     return changed
+
+
+# --- Unsubscribe links ----------------------------------------------------------------
+#
+# Every campaign email carries one (agents/connectors/email.py): in its footer, and in
+# the List-Unsubscribe / List-Unsubscribe-Post headers (RFC 8058) that mail providers turn
+# into their own "Unsubscribe" button. The token is ``Signer(salt).sign_object({"c":
+# contact id, "b": brand id})``: changing a byte breaks the signature.
+#
+# TRICKY: no timestamp and no expiry, on purpose: the law wants an unsubscribe link to
+# keep working for as long as the email exists. The same contact always gets the same
+# link. Rotating SECRET_KEY breaks every link already sent unless the old key stays in
+# SECRET_KEY_FALLBACKS.
+
+
+def contact_unsubscribe_token(*, contact_id: int, brand_id: int) -> str:
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object({"c": contact_id, "b": brand_id})
+
+
+def contact_unsubscribe_url(*, contact_id: int, brand_id: int) -> str:
+    """The absolute address of a contact's unsubscribe link (it leaves the app by email)."""
+    token = contact_unsubscribe_token(contact_id=contact_id, brand_id=brand_id)
+    path = reverse("crm:unsubscribe", args=[token])
+    return settings.CONTROLTOWER_BASE_URL.rstrip("/") + path
+
+
+def contact_unsubscribe_link_read(token: str) -> Contact:
+    """The contact an unsubscribe link is for. Raises :class:`UnsubscribeLinkInvalid`
+    (not our link) or :class:`UnsubscribeContactUnknown` (no such contact any more)."""
+    try:
+        data = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
+    except signing.BadSignature:
+        raise UnsubscribeLinkInvalid(
+            "This unsubscribe link is not valid: it may have been cut short or changed. "
+            "Open the link again from the email, or use the email's own unsubscribe button."
+        ) from None
+    contact_id = data.get("c") if isinstance(data, dict) else None
+    brand_id = data.get("b") if isinstance(data, dict) else None
+    # Signed by us, so well formed unless the format changed; checked all the same.
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (contact_id, brand_id)):
+        raise UnsubscribeLinkInvalid("This unsubscribe link is not valid.")
+    contact = (
+        Contact.objects.select_related("brand").filter(pk=contact_id, brand_id=brand_id).first()
+    )
+    if contact is None:
+        raise UnsubscribeContactUnknown(
+            "We hold no address for this link any more, so there is nothing to unsubscribe."
+        )
+    return contact
+
+
+def contact_unsubscribe(*, contact_id: int, via: str) -> bool:
+    """The person asked to get no more marketing email from this brand: mark the contact
+    unsubscribed, audited. True when this call unsubscribed them; False when they already
+    were (nothing is written, no second audit event), so a repeat is harmless.
+
+    Never undone by an import (see :func:`_merge`); every sender starts from
+    ``Contact.objects.mailable()``, so the next batch of a send under way skips them."""
+    if via not in UNSUBSCRIBE_VIA:
+        raise ValueError(f"Unknown unsubscribe channel “{via}”.")
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=contact_id)
+        if contact.subscription == Subscription.UNSUBSCRIBED:
+            return False
+        contact.subscription = Subscription.UNSUBSCRIBED
+        contact.updated_at = timezone.now()
+        contact.save(update_fields=["subscription", "updated_at"])
+        # The target names the contact; its address stays out of the audit trail, whose
+        # hash chain cannot be edited later.
+        audit_record(
+            actor=UNSUBSCRIBE_ACTOR,
+            action="contacts.unsubscribed",
+            target=contact,
+            brand_id=contact.brand_id,
+            data={"via": via},
+        )
+    return True
 
 
 def _check_may_manage(user: Any, brand: Brand) -> None:

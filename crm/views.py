@@ -1,7 +1,8 @@
 """Contact pages: thin adapters over selectors (reads) and services (writes).
 
 Brands the user cannot see answer 404; a brand they see but whose contacts they may not
-manage (legal reviewers) answers 403."""
+manage (legal reviewers) answers 403. The one public page is the unsubscribe link from a
+campaign email (:func:`unsubscribe`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals import policies
@@ -21,6 +25,7 @@ from campaigns.models import Brand
 
 from . import selectors, services
 from .domain.contacts_csv import MAX_FILE_BYTES, ParseResult, UploadUnreadable, decode_upload
+from .models import Contact, Subscription
 
 PAGE_SIZE = 50
 PREVIEW_ROWS = 20
@@ -132,6 +137,67 @@ def import_confirm(request: HttpRequest, brand_slug: str, pk: int) -> HttpRespon
         f"{record.created_count} new, {record.updated_count} updated.{flagged}",
     )
     return redirect("crm:contacts", brand_slug=brand.slug)
+
+
+# --- Unsubscribe (public: the link in every campaign email) ---------------------------
+
+
+@login_not_required
+@csrf_exempt  # TRICKY: for the RFC 8058 one-click POST only; the form POST is checked below.
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: what the link will do, and a button — GET never unsubscribes (mail scanners
+    prefetch links). POST from that button: unsubscribe (CSRF-checked). POST with the
+    body ``List-Unsubscribe=One-Click``: a mail provider's one-click unsubscribe (RFC
+    8058), which comes without cookies or a CSRF token; the signed link is its proof."""
+    try:
+        contact = services.contact_unsubscribe_link_read(token)
+    except services.UnsubscribeLinkInvalid as exc:
+        return _unsubscribe_page(request, error=str(exc), status=400)
+    except services.UnsubscribeContactUnknown as exc:
+        return _unsubscribe_page(request, error=str(exc), status=404)
+    if request.method != "POST":
+        return _unsubscribe_page(request, contact=contact)
+    if request.POST.get("List-Unsubscribe") == "One-Click":
+        return _unsubscribe_done(request, contact, via="one_click")
+    return _unsubscribe_confirmed(request, contact)
+
+
+@csrf_protect
+def _unsubscribe_confirmed(request: HttpRequest, contact: Contact) -> HttpResponse:
+    return _unsubscribe_done(request, contact, via="link")
+
+
+def _unsubscribe_done(request: HttpRequest, contact: Contact, *, via: str) -> HttpResponse:
+    changed = services.contact_unsubscribe(contact_id=contact.pk, via=via)
+    return _unsubscribe_page(request, contact=contact, done=changed, already=not changed)
+
+
+def _unsubscribe_page(
+    request: HttpRequest,
+    *,
+    contact: Contact | None = None,
+    error: str = "",
+    done: bool = False,
+    already: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    if contact is not None and not done:
+        already = already or contact.subscription == Subscription.UNSUBSCRIBED
+    context: dict[str, Any] = {"error": error, "done": done, "already": already}
+    if contact is not None:
+        # Whoever holds the link sees whose it is, never the whole address.
+        context |= {"masked_email": masked_email(contact.email), "brand_name": contact.brand.name}
+    return render(request, "crm/unsubscribe.html", context, status=status)
+
+
+def masked_email(email: str) -> str:
+    """``mia@example.com`` → ``m***@example.com``: enough to recognise, not to harvest."""
+    local, at, domain = email.rpartition("@")
+    if not at or not local:
+        return "***"
+    return f"{local[0]}***@{domain}"
 
 
 def _brand(request: HttpRequest, slug: str) -> Brand:

@@ -15,6 +15,11 @@ than a person mailed twice. A recipient the server refuses outright is released 
 row deleted), so a later run may try them again.
 
 Each batch is audited (sent, refused, and the contacts skipped as not mailable).
+
+A way out in every message: each carries its contact's own signed unsubscribe link
+(``crm.services.contact_unsubscribe_url``, which never expires) in a footer line and in
+the ``List-Unsubscribe`` / ``List-Unsubscribe-Post`` headers (RFC 8058 one-click), which
+large mailbox providers require of bulk senders.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from approvals.domain.audit import Actor
 from approvals.services import audit_record
 from campaigns.models import ContentVariant
 from crm.models import CampaignEmailSend, Contact, Subscription
+from crm.services import contact_unsubscribe_url
 
 logger = logging.getLogger(__name__)
 
@@ -146,14 +152,20 @@ class EmailConnector:
         refused: list[int] = []
         broken: Exception | None = None
         unknown: int | None = None
+        brand_id = self.campaign.brand_id
         for contact in batch:
             message_id = make_msgid(domain=str(DNS_NAME))
+            unsubscribe = contact_unsubscribe_url(contact_id=contact.pk, brand_id=brand_id)
             message = EmailMessage(
                 subject=subject,
-                body=body,
+                body=_with_footer(body, unsubscribe),
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 to=[contact.email],
-                headers={"Message-ID": message_id},
+                headers={
+                    "Message-ID": message_id,
+                    "List-Unsubscribe": f"<{unsubscribe}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                },
             )
             try:
                 accepted = connection.send_messages([message])
@@ -234,3 +246,7 @@ def _subject(headline: str) -> str:
     # TRICKY: the headline came from a model; a line break in a header is refused by
     # Django (BadHeaderError) and could smuggle headers, so it is folded to one line.
     return " ".join(headline.split())[:200]
+
+
+def _with_footer(body: str, unsubscribe_url: str) -> str:
+    return f"{body.rstrip()}\n\nUnsubscribe: {unsubscribe_url}\n"

@@ -31,6 +31,9 @@ if not SECRET_KEY:
             "Set SECRET_KEY in the environment (see .env.example), or DEBUG=1 for development."
         )
     SECRET_KEY = "django-insecure-development-only-key-never-used-in-production"
+# Rotating the key: keep the old one here for a while, or every link already mailed
+# (approve/reject links, unsubscribe links — which never expire) stops working.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
