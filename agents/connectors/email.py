@@ -3,8 +3,10 @@ to the brand's mailable contacts, through Django's email backend (SMTP in produc
 the console by default; ``EMAIL_*`` settings from the environment).
 
 Who gets it: ``Contact.objects.mailable()`` of the campaign's brand — never a contact
-who is suppressed or unsubscribed. The check is made when each batch is picked, so a
-person who unsubscribes while a big send is under way is skipped from the next batch.
+who is suppressed or unsubscribed — and one email per person per campaign: several live
+email variants (an A/B test) split the list between them by contact id. The check is
+made when each batch is picked, so a person who unsubscribes while a big send is under
+way is skipped from the next batch.
 
 Never twice: for each batch a ``crm.CampaignEmailSend`` row per (content, contact) is
 committed *before* anything is sent, under a lock on the content, and the unique
@@ -36,12 +38,13 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Mod
 from django.utils import timezone
 
 from agents.connectors import content_id_from_key
 from approvals.domain.audit import Actor
 from approvals.services import audit_record
-from campaigns.models import ContentVariant
+from campaigns.models import ContentStatus, ContentVariant
 from crm.models import CampaignEmailSend, Contact, Subscription
 from crm.services import contact_unsubscribe_url
 
@@ -118,19 +121,38 @@ class EmailConnector:
             raise CampaignEmailError(f"The mail server cannot be reached: {exc}") from exc
         return connection
 
+    def _arm(self, content_id: int) -> tuple[int, int]:
+        """Which share of the list this variant gets: with several email variants live
+        (an A/B test), contacts are split between them by id, so each person gets one
+        and the arms are comparable. A variant cleared after another was sent reaches
+        only those the first did not (nobody gets the campaign twice)."""
+        live = list(
+            ContentVariant.objects.filter(campaign_id=self.campaign.pk, channel="email")
+            .exclude(status=ContentStatus.WITHDRAWN)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if content_id not in live:
+            return 0, 1
+        return live.index(content_id), len(live)
+
     def _claim(self, *, content_id: int, brand_id: int, after: int) -> list[Contact]:
         """The next batch of contacts to mail, each claimed (committed) before sending."""
         with transaction.atomic():
             # TRICKY: two runs of the same content take turns here, so the second sees
             # the first one's claims; the unique constraint backs it.
             ContentVariant.objects.select_for_update().filter(pk=content_id).first()
+            # One campaign email per person per campaign: whoever got any of its email
+            # variants is done with it.
             already = CampaignEmailSend.objects.filter(
-                content_id=content_id, contact=OuterRef("pk")
+                content__campaign_id=self.campaign.pk, contact=OuterRef("pk")
             )
+            contacts = Contact.objects.mailable().filter(brand_id=brand_id, pk__gt=after)
+            arm, arms = self._arm(content_id)
+            if arms > 1:
+                contacts = contacts.annotate(arm=Mod("pk", arms)).filter(arm=arm)
             batch = list(
-                Contact.objects.mailable()
-                .filter(brand_id=brand_id, pk__gt=after)
-                .exclude(Exists(already))
+                contacts.exclude(Exists(already))
                 .order_by("pk")
                 .only("pk", "email", "name")[: self.batch_size]
             )

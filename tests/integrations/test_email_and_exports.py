@@ -194,6 +194,26 @@ def test_distribution_mails_only_mailable_contacts_and_nobody_twice(
     assert smtp.recipients == ["ann@example.com", "bob@example.com", "cat@example.com"]
 
 
+def test_two_email_variants_split_the_list_and_nobody_gets_both(smtp, audience, campaign_a):
+    for n in range(4):
+        contact(campaign_a.brand, f"extra{n}@example.com")
+    a = email_variant(campaign_a, headline="A: warm", body="A")
+    b = email_variant(campaign_a, headline="B: cosy", body="B")
+    connector = EmailConnector(campaign=campaign_a)
+    connector.publish(key=content_key(a.pk), channel="email", headline=a.headline, body=a.body)
+    connector.publish(key=content_key(b.pk), channel="email", headline=b.headline, body=b.body)
+    to_a = set(CampaignEmailSend.objects.filter(content=a).values_list("contact_id", flat=True))
+    to_b = set(CampaignEmailSend.objects.filter(content=b).values_list("contact_id", flat=True))
+    assert len(to_a) == len(to_b) == 3  # six mailable contacts, half each
+    assert not to_a & to_b
+    assert len(smtp.recipients) == len(set(smtp.recipients)) == 6
+    # Withdrawing B afterwards does not send A to B's half: they had the campaign.
+    b.status = "withdrawn"
+    b.save(update_fields=["status"])
+    connector.publish(key=content_key(a.pk), channel="email", headline=a.headline, body=a.body)
+    assert len(smtp.envelopes) == 6
+
+
 def test_refused_addresses_are_released_and_batches_are_audited(smtp, audience, campaign_a):
     contact(campaign_a.brand, "gone@bounce.example")
     variant = email_variant(campaign_a)
