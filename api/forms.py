@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from .models import SCOPES
+from .domain.tokens import SCOPES
 
 #: How long a new token lives (an expiry is the default: a forgotten token dies).
 LIFETIMES = {"30": "30 days", "90": "90 days", "365": "A year", "never": "Until revoked"}

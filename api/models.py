@@ -1,18 +1,11 @@
 """Personal API tokens. Created and revoked by their owner or an admin (``api.tokens``);
-only the token's SHA-256 is kept, so it is shown once, at creation."""
+only the token's SHA-256 is kept, so it is shown once, at creation. Its scopes are those
+of ``api.domain.tokens.SCOPES``."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-
-#: What a token may do: read (GET), write (briefs, phase changes, telemetry, memory),
-#: approve (decide approval requests). A token never does more than its owner may.
-SCOPES: dict[str, str] = {
-    "read": "Read campaigns, briefs, approvals, memory and the audit trail",
-    "write": "Submit briefs, pause and resume campaigns, post telemetry, edit memory",
-    "approve": "Decide approval requests in your queues",
-}
 
 
 class ApiToken(models.Model):

@@ -12,8 +12,9 @@ from django.views.decorators.http import require_POST
 from approvals import policies
 from campaigns.domain.errors import DomainError
 
+from .domain.tokens import SCOPES
 from .forms import TokenCreateForm, token_owners
-from .models import SCOPES, ApiToken
+from .selectors import tokens_manageable_by
 from .tokens import api_token_create, api_token_revoke
 
 #: The session key holding a just-made token until the page has shown it (once).
@@ -40,9 +41,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         else:
             request.session[SHOW_ONCE] = {"id": token.pk, "token": raw}
             return redirect("api_tokens")
-    tokens = ApiToken.objects.select_related("user", "created_by", "revoked_by")
-    if not admin:
-        tokens = tokens.filter(user=user)
+    tokens = tokens_manageable_by(user)
     return render(
         request,
         "api/tokens.html",
@@ -59,10 +58,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def api_token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
-    visible = ApiToken.objects.all()
-    if not policies.is_admin(request.user):
-        visible = visible.filter(user=request.user)
-    token = get_object_or_404(visible, pk=pk)
+    token = get_object_or_404(tokens_manageable_by(request.user), pk=pk)
     api_token_revoke(token_id=token.pk, by=request.user)
     messages.success(request, f"“{token.name}” is revoked: calls with it are refused from now.")
     return redirect("api_tokens")

@@ -9,7 +9,8 @@ from rest_framework import serializers
 from campaigns.domain.briefs import CHANNELS, SUCCESS_METRICS
 from campaigns.models import PHASE_CHOICES, Brief, Campaign
 
-from .models import SCOPES, ApiToken
+from .domain.tokens import SCOPES
+from .models import ApiToken
 
 
 class CampaignSerializer(serializers.ModelSerializer):

@@ -16,7 +16,8 @@ from approvals.domain.audit import Actor
 from approvals.services import audit_record
 from campaigns.domain.errors import DomainError, NotPermitted
 
-from .models import SCOPES, ApiToken
+from .domain.tokens import token_request_problems
+from .models import ApiToken
 
 PREFIX = "cct_"
 
@@ -42,16 +43,9 @@ def api_token_create(
     if not policies.can_manage_api_tokens(by, owner):
         raise NotPermitted("You can make tokens for yourself; admins for anyone.")
     scopes = sorted(set(scopes))
-    problems = []
-    if not name.strip():
-        problems.append("Name the token after what will use it (e.g. “BI dashboard”).")
-    unknown = [s for s in scopes if s not in SCOPES]
-    if unknown:
-        problems.append(f"Unknown scopes {', '.join(unknown)}; choose from {', '.join(SCOPES)}.")
-    if not scopes:
-        problems.append("Give the token at least one scope.")
-    if expires_at is not None and expires_at <= timezone.now():
-        problems.append("The expiry must be in the future.")
+    problems = token_request_problems(
+        name=name, scopes=scopes, expires_at=expires_at, now=timezone.now()
+    )
     if problems:
         raise TokenInvalid(" ".join(problems))
     raw = PREFIX + secrets.token_urlsafe(32)

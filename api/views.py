@@ -5,7 +5,6 @@ further."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +41,7 @@ from . import serializers as s
 from .auth import ApiTokenAuthentication, HasScope, scopes_of
 from .ingestion import IngestionTokenAuthentication
 from .models import ApiToken
+from .selectors import tokens_manageable_by
 from .tokens import api_token_create, api_token_revoke
 
 ERRORS = {
@@ -264,9 +264,6 @@ class ApprovalDecide(Base):
         approval = get_object_or_404(visible, pk=pk)
         body = s.DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        refusal = policies.approval_refusal(request.user, approval)
-        if refusal:
-            raise PermissionDenied(refusal)
         decision = body.validated_data["decision"]
         decided = approval_decide(
             approval_id=approval.pk,
@@ -391,21 +388,8 @@ class AuditExport(Base):
 
 def _jsonl_chunks(audit_filter: audit_exports.AuditFilter, user: Any) -> Iterator[str]:
     """The lines ``manage.py audit_export --format jsonl`` writes, about 64 kB at a time."""
-    summary = audit_exports.ExportSummary()
-    events = audit_exports.audit_events_for_export(audit_filter, user=user).iterator(
-        chunk_size=audit_exports.EXPORT_CHUNK_SIZE
-    )
-    piece: list[str] = []
-    size = 0
-    for row in audit_exports.rows(summary.watch(events)):
-        line = json.dumps(row, sort_keys=True) + "\n"
-        piece.append(line)
-        size += len(line)
-        if size >= exports.CHUNK_BYTES:
-            yield "".join(piece)
-            piece, size = [], 0
-    if piece:
-        yield "".join(piece)
+    rows = audit_exports.export_rows(audit_filter, user=user)
+    return exports.chunked(audit_exports.jsonl_line(row) for row in rows)
 
 
 # --- Telemetry -------------------------------------------------------------------------
@@ -523,9 +507,6 @@ class TokenRevoke(Base):
 
     @extend_schema(responses={204: None, **errors(404)}, summary="Revoke a token")
     def delete(self, request: Any, pk: int) -> Response:
-        mine = (
-            ApiToken.objects.all() if policies.is_admin(request.user) else request.user.api_tokens
-        )
-        token = get_object_or_404(mine, pk=pk)
+        token = get_object_or_404(tokens_manageable_by(request.user), pk=pk)
         api_token_revoke(token_id=token.pk, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -385,9 +385,13 @@ def write_jsonl(rows: Iterable[Row], stream: TextIO) -> int:
     """Write one JSON object per line (sorted keys, ASCII); return the row count."""
     count = 0
     for row in rows:
-        stream.write(json.dumps(row, sort_keys=True) + "\n")
+        stream.write(jsonl_line(row))
         count += 1
     return count
+
+
+def jsonl_line(row: Row) -> str:
+    return json.dumps(row, sort_keys=True) + "\n"
 
 
 WRITERS: dict[str, Callable[[Iterable[Row], TextIO], int]] = {
@@ -406,8 +410,22 @@ def export_events(
 ) -> ExportSummary:
     """Stream the selected events to ``stream`` as ``fmt`` ("csv" or "jsonl"), checking
     each hash on the way; the summary says how many and whether they verified."""
-    write = WRITERS[fmt]
     summary = ExportSummary()
-    events = audit_events_for_export(audit_filter, user=user).iterator(chunk_size=chunk_size)
-    write(rows(summary.watch(events)), stream)
+    WRITERS[fmt](
+        export_rows(audit_filter, user=user, chunk_size=chunk_size, summary=summary), stream
+    )
     return summary
+
+
+def export_rows(
+    audit_filter: AuditFilter,
+    *,
+    user: Any = None,
+    chunk_size: int = EXPORT_CHUNK_SIZE,
+    summary: ExportSummary | None = None,
+) -> Iterator[Row]:
+    """The selected events as export rows, read a chunk at a time and each hash checked
+    on the way (into ``summary``, if given): what every export of the trail writes."""
+    summary = summary or ExportSummary()
+    events = audit_events_for_export(audit_filter, user=user).iterator(chunk_size=chunk_size)
+    return rows(summary.watch(events))

@@ -25,6 +25,7 @@ from campaigns.models import Brand
 
 from . import selectors, services
 from .domain.contacts_csv import MAX_FILE_BYTES, ParseResult, UploadUnreadable, decode_upload
+from .domain.privacy import masked_email
 from .models import Contact, Subscription
 
 PAGE_SIZE = 50
@@ -190,14 +191,6 @@ def _unsubscribe_page(
         # Whoever holds the link sees whose it is, never the whole address.
         context |= {"masked_email": masked_email(contact.email), "brand_name": contact.brand.name}
     return render(request, "crm/unsubscribe.html", context, status=status)
-
-
-def masked_email(email: str) -> str:
-    """``mia@example.com`` → ``m***@example.com``: enough to recognise, not to harvest."""
-    local, at, domain = email.rpartition("@")
-    if not at or not local:
-        return "***"
-    return f"{local[0]}***@{domain}"
 
 
 def _brand(request: HttpRequest, slug: str) -> Brand:

@@ -114,11 +114,16 @@ def csv_lines(columns: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
 
 
 def csv_chunks(columns: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
-    """``csv_lines`` gathered into pieces of about :data:`CHUNK_BYTES` (one tiny write
-    per row would cost the response more than the rows do)."""
+    """``csv_lines`` in pieces of about :data:`CHUNK_BYTES`."""
+    return chunked(csv_lines(columns, rows))
+
+
+def chunked(lines: Iterable[str]) -> Iterator[str]:
+    """Lines gathered into pieces of about :data:`CHUNK_BYTES` (one tiny write per row
+    would cost the response more than the rows do)."""
     piece: list[str] = []
     size = 0
-    for line in csv_lines(columns, rows):
+    for line in lines:
         piece.append(line)
         size += len(line)
         if size >= CHUNK_BYTES:
@@ -256,11 +261,7 @@ def audit_rows_for_user(user: Any, audit_filter: audit_exports.AuditFilter) -> I
     """The audit export's rows (``approvals.exports.rows``, its columns and its scoping)
     as tuples, read a chunk at a time. The hashes are re-checked on the way, as the
     command-line export does; the CSV is for reading (verify from a JSONL export)."""
-    summary = audit_exports.ExportSummary()
-    events = audit_exports.audit_events_for_export(audit_filter, user=user).iterator(
-        chunk_size=audit_exports.EXPORT_CHUNK_SIZE
-    )
-    for row in audit_exports.rows(summary.watch(events)):
+    for row in audit_exports.export_rows(audit_filter, user=user):
         yield [row[column] for column in AUDIT_COLUMNS]
 
 
@@ -273,6 +274,7 @@ __all__ = [
     "campaign_rows_for_user",
     "campaign_visible",
     "cell",
+    "chunked",
     "csv_chunks",
     "csv_lines",
     "filename",

@@ -10,6 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from api.tokens import api_token_create
+from approvals.domain.audit import Actor
+from approvals.services import action_propose
 
 
 class ApiClient:
@@ -54,3 +56,14 @@ def brief_body(brand_slug: str, **changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return body
+
+
+def propose_launch(campaign: Any, summary: str = "Launch", reason: str = "Ready") -> Any:
+    """A launch the planner proposes through the real gate: held in the managers' queue."""
+    return action_propose(
+        campaign_id=campaign.pk,
+        action="launch_campaign",
+        payload={"reason": reason},
+        actor=Actor.for_agent("planner"),
+        summary=summary,
+    ).approval

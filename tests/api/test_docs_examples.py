@@ -11,14 +11,12 @@ import subprocess
 
 import pytest
 
-from approvals.domain.audit import Actor
 from approvals.domain.roles import Role
-from approvals.services import action_propose
 from campaigns.models import Campaign
 from tests.factories import BrandFactory, CampaignFactory, UserFactory
 from tests.stack import ROOT, asgi_server
 
-from .helpers import token_for
+from .helpers import propose_launch, token_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True, reset_sequences=True)]
 
@@ -56,13 +54,7 @@ def world():
     running = CampaignFactory(brief__brand=brand, brief__created_by=mia, name="Winter warmers")
     Campaign.objects.filter(pk=running.pk).update(phase="execution")
     waiting = CampaignFactory(brief__brand=brand, brief__created_by=mia, name="Spring sampler")
-    launch = action_propose(
-        campaign_id=waiting.pk,
-        action="launch_campaign",
-        payload={"reason": "Plan and creative are ready"},
-        actor=Actor.for_agent("planner"),
-        summary="Launch Spring sampler",
-    ).approval
+    launch = propose_launch(waiting, "Launch Spring sampler", reason="Plan and creative are ready")
     assert (running.pk, waiting.pk, launch.pk) == (1, 2, 1)  # the ids the docs use
     return {"TOKEN": token_for(mia), "ADMIN_TOKEN": token_for(admin)}
 

@@ -10,16 +10,14 @@ import pytest
 from django.test import Client
 
 from agents.models import AgentRun
-from approvals.domain.audit import Actor
 from approvals.models import AuditEvent
-from approvals.services import action_propose
 from campaigns.models import Brief, Campaign, PerformanceSample
 from memory.models import MemoryEntry
 from monitoring.models import TelemetryEvent
 from monitoring.services.tokens import ingestion_token_create
 from tests.monitoring.test_ingestion import event
 
-from .helpers import ApiClient, api_as, brief_body
+from .helpers import ApiClient, api_as, brief_body, propose_launch
 
 pytestmark = pytest.mark.django_db
 
@@ -112,13 +110,7 @@ def test_pause_needs_a_reason_and_resume_returns_to_where_it_was(api, live_a):
 
 
 def test_my_queue_and_deciding_once(manager, legal_a, campaign_a):
-    launch = action_propose(
-        campaign_id=campaign_a.pk,
-        action="launch_campaign",
-        payload={"reason": "Ready"},
-        actor=Actor.for_agent("planner"),
-        summary="Launch A",
-    ).approval
+    launch = propose_launch(campaign_a, "Launch A")
     api = api_as(manager)
     queue = api.get("/api/v1/approvals").json()["results"]
     assert [a["id"] for a in queue] == [launch.pk]
@@ -235,3 +227,41 @@ def test_the_schema_and_docs_are_served_without_a_cdn(client):
         and "cdn" not in html.lower()
         and "http" not in html.split("<body")[0].replace("http-equiv", "")
     )
+
+
+def test_a_nul_character_anywhere_is_a_clear_400_and_changes_nothing(api, live_a, login, manager):
+    in_query = api.get("/api/v1/campaigns", brand="brand-a\x00")
+    assert in_query.status_code == 400 and "NUL" in in_query.json()["error"]
+    page = login(manager).get("/", {"brand": "a\x00"})
+    assert page.status_code == 400
+    nested = api.post(
+        "/api/v1/telemetry/events",
+        {"brand": "brand-a", "events": [event(live_a, 1, variant="A\x00")]},
+    )
+    assert nested.status_code == 400 and "NUL" in nested.json()["error"]
+    memory = api.post(
+        "/api/v1/brands/brand-a/memory",
+        {"kind": "voice_rule", "text": "Warm", "evidence": {"note": "x\x00"}},
+    )
+    assert memory.status_code == 400
+    assert TelemetryEvent.objects.count() == 0 and MemoryEntry.objects.count() == 0
+
+
+def test_an_unknown_api_address_answers_json(api):
+    response = api.get("/api/v1/campaigns/not-a-number")
+    assert response.status_code == 404
+    assert response.json() == {"error": "No such resource."}
+
+
+def test_a_telemetry_batch_over_the_limit_is_refused_unread(api, live_a):
+    from api.views import MAX_TELEMETRY_BYTES
+
+    response = Client().post(
+        "/api/v1/telemetry/events",
+        json.dumps({"brand": "brand-a", "events": [event(live_a, 1)]}),
+        content_type="application/json",
+        headers=api.headers,
+        CONTENT_LENGTH=str(MAX_TELEMETRY_BYTES + 1),
+    )
+    assert response.status_code == 413 and "MiB" in response.json()["error"]
+    assert TelemetryEvent.objects.count() == 0

@@ -18,7 +18,7 @@ from campaigns.models import Brief, Campaign
 from memory.models import MemoryEntry
 from tests.factories import BrandFactory, CampaignFactory, UserFactory
 
-from .helpers import api_as, brief_body
+from .helpers import api_as, brief_body, propose_launch
 
 pytestmark = pytest.mark.django_db
 
@@ -75,13 +75,7 @@ class World:
 def world(owner, n: int) -> World:
     brand = BrandFactory(slug=f"brand-{n}", name=f"Brand {n}")
     campaign = CampaignFactory(brief__brand=brand, brief__created_by=owner, name=f"C{n}")
-    launch = action_propose(
-        campaign_id=campaign.pk,
-        action="launch_campaign",
-        payload={"reason": "Ready"},
-        actor=Actor.for_agent("planner"),
-        summary="Launch",
-    ).approval
+    launch = propose_launch(campaign, "Launch")
     claim = action_propose(
         campaign_id=campaign.pk,
         action="publish_content",

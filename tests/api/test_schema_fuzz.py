@@ -10,14 +10,12 @@ import sys
 
 import pytest
 
-from approvals.domain.audit import Actor
 from approvals.domain.roles import Role
-from approvals.services import action_propose
 from campaigns.models import Campaign
 from tests.factories import BrandFactory, CampaignFactory, UserFactory
 from tests.stack import ROOT, asgi_server
 
-from .helpers import token_for
+from .helpers import propose_launch, token_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
@@ -106,13 +104,7 @@ def people():
     paused = CampaignFactory(brief__brand=brand, brief__created_by=manager, name="Held")
     Campaign.objects.filter(pk=campaign.pk).update(phase="execution")
     Campaign.objects.filter(pk=paused.pk).update(phase="paused", resume_phase="execution")
-    launch = action_propose(
-        campaign_id=campaign.pk,
-        action="launch_campaign",
-        payload={"reason": "Ready"},
-        actor=Actor.for_agent("planner"),
-        summary="Launch",
-    ).approval
+    launch = propose_launch(campaign, "Launch")
     return {"admin": admin, "manager": manager, "ids": [campaign.pk, paused.pk, launch.pk]}
 
 

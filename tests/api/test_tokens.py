@@ -12,26 +12,18 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import api_token_create, api_token_revoke
-from approvals.domain.audit import Actor
 from approvals.models import ApprovalRequest, AuditEvent
-from approvals.services import action_propose
 from campaigns.domain.errors import NotPermitted
 from campaigns.models import Brief
 
-from .helpers import ApiClient, brief_body, token_for
+from .helpers import ApiClient, brief_body, propose_launch, token_for
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def launch(campaign_a):
-    return action_propose(
-        campaign_id=campaign_a.pk,
-        action="launch_campaign",
-        payload={"reason": "Ready"},
-        actor=Actor.for_agent("planner"),
-        summary="Launch A",
-    ).approval
+    return propose_launch(campaign_a, "Launch A")
 
 
 def test_only_the_hash_is_kept_and_the_token_works_once_made(manager):

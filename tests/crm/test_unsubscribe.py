@@ -18,8 +18,8 @@ from agents.connectors import content_key
 from agents.connectors.email import EmailConnector
 from approvals.models import AuditEvent
 from crm import services
+from crm.domain.privacy import masked_email
 from crm.models import Contact, Subscription
-from crm.views import masked_email
 from tests.factories import CampaignFactory
 from tests.integrations import test_email_and_exports as email_tests
 
