@@ -381,6 +381,38 @@ class AgentWork:
     timeline: CampaignTimeline
     report: LatestReport | None = None
 
+    @property
+    def report_in_progress(self) -> bool:
+        """A report was asked for (or is due) and the reporting agent has not handed it
+        on yet: the report card says so instead of showing only the old one."""
+        return any(
+            run.agent == "reporting" and run.status in ("queued", "running")
+            for run in self.timeline.runs
+        )
+
+    @property
+    def progress(self) -> tuple[tuple[PlanStepView, str, str], ...]:
+        """Each plan step with where its work stands, from its specialist's latest run:
+        (step, state, label) — state is waiting, queued, running, done or stopped."""
+        if self.plan is None:
+            return ()
+        latest: dict[str, RunView] = {}
+        for run in self.timeline.runs:
+            latest[run.agent] = run
+        steps = []
+        for step in self.plan.steps:
+            run = latest.get(step.specialist)
+            if run is None:
+                state, label = "waiting", "Not started"
+            elif run.status in ("queued", "running"):
+                state, label = run.status, run.status_label
+            elif run.stopped:
+                state, label = "stopped", run.status_label
+            else:
+                state, label = "done", "Done"
+            steps.append((step, state, label))
+        return tuple(steps)
+
 
 def campaign_agent_work(campaign_id: int, *, currency: str | None = None) -> AgentWork | None:
     """The plan and the timeline of a campaign, or None if there is no such campaign.

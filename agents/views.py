@@ -63,8 +63,18 @@ def ask(request: HttpRequest, pk: int) -> HttpResponse:
     except NotPermitted as exc:
         raise PermissionDenied(str(exc)) from exc
     except DomainError as exc:
+        if request.htmx:
+            return HttpResponse(str(exc), status=409)
         messages.error(request, str(exc))
     else:
+        if request.htmx:
+            # The asked-for work shows at once ("writing a new report…"); its result
+            # arrives over the campaign's socket when the agent hands it on.
+            return render(
+                request,
+                "campaigns/campaign_detail.html#agent-work-update",
+                {"agent_work": selectors.campaign_agent_work(campaign.pk)},
+            )
         messages.success(
             request,
             f"Asked the {selectors.agent_label(agent)} agent; its work appears below as it "

@@ -13,8 +13,26 @@ from .domain.tokens import SCOPES
 from .models import ApiToken
 
 
+class _CampaignList(serializers.ListSerializer):
+    """Reads every listed campaign's next action in one batch (a fixed number of
+    queries for the whole page), as the tower does."""
+
+    def to_representation(self, data):
+        from controltower.selectors import campaign_next_actions
+
+        campaigns = list(data.all() if hasattr(data, "all") else data)
+        for campaign, action in zip(
+            campaigns, campaign_next_actions(campaigns).values(), strict=True
+        ):
+            campaign._next_action = action
+        return super().to_representation(campaigns)
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     brand = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    next_action = serializers.SerializerMethodField(
+        help_text="What the campaign waits for now, derived from its state (never stale)."
+    )
     owner = serializers.CharField(source="owner.username", read_only=True)
     brief_id = serializers.IntegerField(read_only=True)
     resume_phase = serializers.ChoiceField(
@@ -48,6 +66,15 @@ class CampaignSerializer(serializers.ModelSerializer):
             "pending_approvals",
         ]
         read_only_fields = fields
+        list_serializer_class = _CampaignList
+
+    def get_next_action(self, campaign: Campaign) -> str:
+        action = getattr(campaign, "_next_action", None)
+        if action is None:
+            from controltower.selectors import campaign_next_actions
+
+            action = campaign_next_actions([campaign])[campaign.pk]
+        return action
 
     def get_open_flags(self, campaign: Campaign) -> int:
         return getattr(campaign, "open_flag_count", 0)

@@ -128,7 +128,6 @@ def seed_campaigns(n: int) -> dict:
                     owner=manager,
                     phase=phases[i % len(phases)],
                     phase_changed_at=now,
-                    next_action="Performance agent watches the numbers",
                     budget_total=Decimal("50000"),
                     budget_consumed=Decimal(i % 50_000),
                     launched_at=now - timedelta(days=10),

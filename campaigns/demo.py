@@ -214,10 +214,8 @@ PROPOSALS = [
     (
         "Holiday Gift Bundles",
         "launch_campaign",
-        {
-            "reason": "Launch plan ready: 3 gift-bundle ad variants and an email to 18,400 "
-            "subscribers, 60,000 USD over 45 days"
-        },
+        # Its figures are read from the data when it is proposed (``_launch_reason``).
+        {"reason": None},
         "Launch Holiday Gift Bundles",
         "planner",
         0,
@@ -390,7 +388,10 @@ def _story_spend(campaign_id: int, title: str, spent: int, now: datetime) -> Dec
     if campaign.phase not in ("execution", "monitoring") or campaign.launched_at is None:
         return Decimal(spent)
     planned = planned_spend(
-        campaign.budget_total, campaign.launched_at, campaign_plan_end(campaign), now
+        campaign.budget_total,
+        timezone.localtime(campaign.launched_at),  # delivery starts at launch in the story
+        timezone.localtime(campaign_plan_end(campaign)),
+        timezone.localtime(now),
     )
     paced = planned * Decimal(str(1 + PACE.get(title, -0.02)))
     return min(campaign.budget_total, paced).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
@@ -425,6 +426,11 @@ def _seed_telemetry(*, campaign_id: int, now: datetime) -> None:
     telemetry = TELEMETRY.get(campaign.name, DEFAULT_TELEMETRY)
     PerformanceSample.objects.bulk_create(
         _samples_for(campaign, telemetry, now=now), batch_size=500
+    )
+    # The samples are bulk-inserted history, not ingested: say when delivery began, as
+    # ingestion would have (the plan and the pacing warm-up start there).
+    Campaign.objects.filter(pk=campaign_id, delivery_started_at__isnull=True).update(
+        delivery_started_at=campaign.launched_at
     )
 
 
@@ -517,6 +523,28 @@ def _split_exactly(total: Decimal, weights: list[float]) -> list[Decimal]:
     return [*shares, total - sum(shares, Decimal("0"))]
 
 
+def _launch_reason(campaign: Campaign) -> str:
+    """What the launch would put out, counted: cleared variants per channel, reachable
+    contacts for email, the budget over the days to the deadline."""
+    from crm.models import Contact
+
+    from .domain.launch import launch_summary
+    from .models import ContentStatus, ContentVariant
+
+    cleared: dict[str, int] = {}
+    for channel in ContentVariant.objects.filter(
+        campaign=campaign, status=ContentStatus.APPROVED
+    ).values_list("channel", flat=True):
+        cleared[channel] = cleared.get(channel, 0) + 1
+    return launch_summary(
+        cleared=cleared,
+        reachable_contacts=Contact.objects.filter(brand_id=campaign.brand_id).mailable().count(),
+        budget=campaign.budget_total,
+        currency=campaign.brand.currency,
+        days=max(1, (campaign.brief.deadline - timezone.localdate()).days),
+    )
+
+
 def _seed_incidents_and_approvals() -> None:
     campaign_ids = dict(Campaign.objects.values_list("name", "pk"))
     monitor = Actor.for_agent("performance")
@@ -546,6 +574,8 @@ def _seed_incidents_and_approvals() -> None:
         )
     campaigns = Campaign.objects.in_bulk(list(campaign_ids.values()))
     for name, action, payload, summary, agent, amount, claims, confidence in PROPOSALS:
+        if action == "launch_campaign":
+            payload = {**payload, "reason": _launch_reason(campaigns[campaign_ids[name]])}
         action_propose(
             campaign_id=campaign_ids[name],
             action=action,

@@ -128,7 +128,6 @@ class Campaign(models.Model):
     # The live phase an escalated or paused campaign will resume; blank otherwise.
     resume_phase = models.CharField(max_length=16, choices=PHASE_CHOICES, blank=True)
     phase_changed_at = models.DateTimeField()
-    next_action = models.CharField(max_length=240, blank=True)
     budget_total = models.DecimalField(max_digits=12, decimal_places=2)
     budget_consumed = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     daily_cap = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
@@ -139,8 +138,11 @@ class Campaign(models.Model):
     sla_status = models.CharField(
         max_length=16, choices=SlaStatus.choices, default=SlaStatus.ON_TRACK
     )
-    # When the campaign first entered execution: the start of its spend plan.
+    # When the campaign first entered execution.
     launched_at = models.DateTimeField(null=True, blank=True)
+    # When the first delivery was reported (telemetry with impressions or spend): the
+    # start of its spend plan and of the pacing warm-up (``campaigns.domain.budget``).
+    delivery_started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -255,6 +257,7 @@ class SlaKind(models.TextChoices):
     EXCEPTION_RATE = "exception_rate", "Exception rate"
     COMPLETION_RATE = "completion_rate", "Completion rate"
     NOTIFY_TIME = "notify_time", "CPA above the control limit: people told at once"
+    DELIVERY_START = "delivery_start", "Delivery starts after launch"
 
 
 class SlaEvaluation(models.Model):
@@ -360,3 +363,54 @@ class DailySpend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.day}: {self.amount}"
+
+
+class HoldKind(models.TextChoices):
+    NO_DRAFTS = "no_drafts", "No drafts for a channel"
+
+
+class CampaignHold(models.Model):
+    """Work on a channel (or the whole campaign) that waits for a person, for a reason
+    that is not an approval: e.g. a channel the brief asked for has no usable drafts
+    because a claim's disclaimer cannot fit it. It says why and the ways out, is shown on
+    the campaign page and the tower row, tells the owner, and is resolved when the
+    cause goes (new drafts pass) or a person decides (go ahead without the channel)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="holds")
+    kind = models.CharField(max_length=24, choices=HoldKind.choices)
+    channel = models.CharField(max_length=32, blank=True)  # blank: the whole campaign
+    reason = models.CharField(max_length=600)
+    # What a person can do about it, one short sentence each.
+    ways_out = models.JSONField(default=list, blank=True)
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "kind", "channel"],
+                condition=Q(resolved_at__isnull=True),
+                name="one_open_hold_per_kind_and_channel",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["campaign"], name="hold_open", condition=Q(resolved_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.campaign_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+    @property
+    def channel_label(self) -> str:
+        return CHANNELS.get(self.channel, self.channel) if self.channel else "The campaign"

@@ -21,7 +21,6 @@ from controltower.realtime import campaign_changed_on_commit
 from .domain.briefs import BriefSpec, validate_brief
 from .domain.errors import DomainError, NotPermitted, TransitionNotAllowed
 from .domain.phases import (
-    DEFAULT_NEXT_ACTION,
     Phase,
     agent_needs_authorization,
     check_transition,
@@ -33,6 +32,7 @@ from .models import (
     Brand,
     Brief,
     Campaign,
+    CampaignHold,
     ContentStatus,
     ContentVariant,
     DailySpend,
@@ -111,7 +111,6 @@ def _campaign_create(*, brief: Brief, owner: Any, actor: Actor) -> Campaign:
         owner=owner,
         phase=Phase.DRAFT,
         phase_changed_at=timezone.now(),
-        next_action=DEFAULT_NEXT_ACTION[Phase.DRAFT],
         budget_total=brief.budget,
         daily_cap=brief.daily_cap,
     )
@@ -193,7 +192,6 @@ def campaign_transition_phase(
         campaign.phase = target
         campaign.resume_phase = new_resume or ""
         campaign.phase_changed_at = effective_at or now
-        campaign.next_action = DEFAULT_NEXT_ACTION[target]
         if target == Phase.EXECUTION and campaign.launched_at is None:
             campaign.launched_at = campaign.phase_changed_at
         if target == Phase.ESCALATED:
@@ -205,7 +203,6 @@ def campaign_transition_phase(
                 "phase",
                 "resume_phase",
                 "phase_changed_at",
-                "next_action",
                 "escalation_state",
                 "launched_at",
                 "updated_at",
@@ -611,3 +608,108 @@ def content_matches_hash(variant: ContentVariant) -> bool:
             "claims": variant.claims,
         }
     )
+
+
+# --- Holds: work that waits for a person, with the reason and the ways out ----------
+
+
+def hold_open(
+    *,
+    campaign_id: int,
+    kind: str,
+    reason: str,
+    ways_out: list[str],
+    actor: Actor,
+    channel: str = "",
+) -> CampaignHold:
+    """Say that work on ``channel`` (blank: the campaign) waits for a person, and why.
+    Tells the campaign's owner once; a repeat of an open hold updates its reason (the
+    latest cause) without telling anyone again."""
+    now = timezone.now()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_related("owner").get(pk=campaign_id)
+        hold = (
+            CampaignHold.objects.select_for_update()
+            .filter(campaign=campaign, kind=kind, channel=channel, resolved_at__isnull=True)
+            .first()
+        )
+        if hold is not None:
+            hold.reason, hold.ways_out = reason[:600], list(ways_out)
+            hold.save(update_fields=["reason", "ways_out"])
+            campaign_changed_on_commit(campaign.pk)
+            return hold
+        hold = CampaignHold.objects.create(
+            campaign=campaign,
+            kind=kind,
+            channel=channel,
+            reason=reason[:600],
+            ways_out=list(ways_out),
+            opened_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action="hold.opened",
+            target=hold,
+            brand_id=campaign.brand_id,
+            campaign_id=campaign.pk,
+            data={"kind": kind, "channel": channel, "reason": hold.reason},
+        )
+        from django.urls import reverse
+
+        from monitoring.services import notify_people
+
+        notify_people(
+            people=[campaign.owner],
+            campaign=campaign,
+            title=f"{campaign.name}: {hold.channel_label} needs you",
+            body=hold.reason + ("\n\nWays out:\n- " + "\n- ".join(ways_out) if ways_out else ""),
+            url=reverse("campaigns:detail", args=[campaign.pk]) + f"#hold-{hold.pk}",
+        )
+        campaign_changed_on_commit(campaign.pk)
+    return hold
+
+
+def hold_resolve(*, hold_id: int, actor: Actor, resolution: str) -> CampaignHold:
+    """A person decides about a hold (e.g. "go ahead without Search ads"); audited."""
+    if not resolution.strip():
+        raise DomainError("Say what you decided: a note is required.")
+    with transaction.atomic():
+        hold = CampaignHold.objects.select_for_update().select_related("campaign").get(pk=hold_id)
+        if actor.user_id is not None and not policies.can_change_phase(
+            _user(actor.user_id), hold.campaign
+        ):
+            raise NotPermitted("You cannot decide about this campaign's work.")
+        if hold.resolved_at is not None:
+            raise DomainError("This hold was already resolved.")
+        _resolve(hold, actor=actor, resolution=resolution.strip())
+    return hold
+
+
+def holds_clear(*, campaign_id: int, kind: str, channel: str, actor: Actor, resolution: str) -> int:
+    """The cause of a hold went away (e.g. drafts for the channel now pass): resolve
+    any open one; how many."""
+    holds = CampaignHold.objects.select_for_update().filter(
+        campaign_id=campaign_id, kind=kind, channel=channel, resolved_at__isnull=True
+    )
+    with transaction.atomic():
+        cleared = 0
+        for hold in holds.select_related("campaign"):
+            _resolve(hold, actor=actor, resolution=resolution)
+            cleared += 1
+    return cleared
+
+
+def _resolve(hold: CampaignHold, *, actor: Actor, resolution: str) -> None:
+    hold.resolved_at = timezone.now()
+    hold.resolved_by_id = actor.user_id
+    hold.resolution = resolution[:300]
+    hold.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+    audit_record(
+        actor=actor,
+        action="hold.resolved",
+        target=hold,
+        brand_id=hold.campaign.brand_id,
+        campaign_id=hold.campaign_id,
+        data={"kind": hold.kind, "channel": hold.channel, "resolution": hold.resolution},
+    )
+    campaign_changed_on_commit(hold.campaign_id)

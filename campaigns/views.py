@@ -12,6 +12,7 @@ from agents.selectors import campaign_agent_work, campaign_experiments
 from approvals import policies
 from approvals.domain.audit import Actor
 from controltower import charts
+from controltower.selectors import campaign_status
 
 from . import selectors, services
 from .domain.errors import DomainError, NotPermitted
@@ -23,8 +24,11 @@ def _detail_context(request: HttpRequest, campaign, *, error: str = "") -> dict:
     current = Phase(campaign.phase)
     resume = Phase(campaign.resume_phase) if campaign.resume_phase else None
     targets = sorted(allowed_targets(current, resume_phase=resume), key=list(Phase).index)
+    status = campaign_status(campaign)
     return {
         "campaign": campaign,
+        "work": status.work,
+        "pacing": status.pacing,
         "brief": campaign.brief,
         "history": selectors.campaign_phase_history(campaign).select_related("actor_user"),
         "can_change_phase": policies.can_change_phase(request.user, campaign),
@@ -81,8 +85,28 @@ def _insights_context(campaign) -> dict:
     }
 
 
+def _live_context(request: HttpRequest, campaign) -> dict:
+    """What the page's live sections show (``#campaign-live``): re-fetched by each viewer
+    when the campaign changes, so buttons follow their own permissions."""
+    from monitoring import selectors as monitoring
+
+    return _detail_context(request, campaign) | {
+        "flags": monitoring.campaign_flags(campaign),
+        "paused_surfaces": monitoring.open_breakers(campaign),
+        "escalations": monitoring.campaign_escalations(campaign),
+        "sla_evaluations": selectors.campaign_latest_sla(campaign),
+        "approvals": selectors.campaign_approvals(campaign),
+    }
+
+
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(selectors.campaigns_for_user(request.user), pk=pk)
+    if request.htmx and request.GET.get("part") == "live":
+        return render(
+            request,
+            "campaigns/campaign_detail.html#campaign-live",
+            _live_context(request, campaign),
+        )
     if request.htmx and request.GET.get("part") == "agent-work":
         # A live page catching up after its socket dropped: exactly what a push carries.
         return render(
@@ -126,6 +150,35 @@ def campaign_transition(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         context |= _insights_context(campaign)
     return render(request, template, context, status=409 if error else 200)
+
+
+@require_POST
+def hold_resolve(request: HttpRequest, pk: int, hold_pk: int) -> HttpResponse:
+    """A person decides about a hold ("go ahead without Search ads"), from the page."""
+    campaign = get_object_or_404(selectors.campaigns_for_user(request.user), pk=pk)
+    hold = get_object_or_404(campaign.holds, pk=hold_pk)
+    try:
+        services.hold_resolve(
+            hold_id=hold.pk,
+            actor=Actor.for_user(request.user),
+            resolution=request.POST.get("note", "")[:300],
+        )
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except DomainError as exc:
+        if request.htmx:
+            return HttpResponse(str(exc), status=409)
+        messages.error(request, str(exc))
+    else:
+        if not request.htmx:
+            messages.success(request, f"Resolved: {hold.channel_label}.")
+    if request.htmx:  # the page refreshes its live sections from the change's push
+        return render(
+            request,
+            "campaigns/campaign_detail.html#campaign-live",
+            _live_context(request, campaign),
+        )
+    return redirect("campaigns:detail", pk=campaign.pk)
 
 
 def brief_list(request: HttpRequest) -> HttpResponse:

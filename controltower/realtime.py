@@ -87,6 +87,18 @@ def push_campaign(campaign_id: int) -> None:
         brand_group(row.campaign.brand_id),
         {"type": "tower.update", "campaign_id": campaign_id, "html": html},
     )
+    # The campaign's page re-fetches its live sections: each viewer's own render carries
+    # their permissions and CSRF token, which one shared fragment could not.
+    publish(
+        campaign_group(campaign_id),
+        {"type": "campaign.changed", "campaign_id": campaign_id, "html": CAMPAIGN_CHANGED},
+    )
+
+
+#: Tells a campaign's open pages that it changed (``static/js/live.js`` listens).
+CAMPAIGN_CHANGED = (
+    '<div id="campaign-changed" hx-swap-oob="true" hidden data-campaign-changed="1"></div>'
+)
 
 
 def publish(group: str, message: dict[str, Any], *, timeout: float = 5.0) -> None:
@@ -173,6 +185,8 @@ def _agent_work_committed(campaign_id: int) -> None:
         push_agent_work(campaign_id)
     except (redis.RedisError, OSError) as exc:
         logger.warning("Could not announce the agent work of campaign %s: %s", campaign_id, exc)
+    # What the agents do is the campaign's next action: its row and page header follow.
+    _campaign_committed(campaign_id)
 
 
 def push_agent_work(campaign_id: int) -> None:

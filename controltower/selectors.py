@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,13 +29,18 @@ from django.utils import timezone
 
 from approvals import policies
 from approvals.models import ApprovalRequest, ApprovalStatus
+from campaigns.domain.briefs import CHANNELS
 from campaigns.domain.budget import Pacing, pace
+from campaigns.domain.next_action import WorkFacts, next_action
 from campaigns.domain.phases import FINAL_PHASES, Phase
 from campaigns.models import (
     OPEN_FLAG_STATES,
     AnomalyFlag,
     Brand,
     Campaign,
+    CampaignHold,
+    ContentStatus,
+    ContentVariant,
     EscalationState,
     SlaStatus,
 )
@@ -154,6 +159,10 @@ class TowerRow:
     open_flags: list[AnomalyFlag]
     pending_approvals: int
     consumed_pct: float
+    #: What the campaign waits for, derived now (``campaigns.domain.next_action``).
+    next_action: str = ""
+    #: Open holds: work waiting for a person's decision, with the reason.
+    holds: list[CampaignHold] = field(default_factory=list)
 
     @property
     def needs_attention(self) -> bool:
@@ -163,6 +172,7 @@ class TowerRow:
             or c.sla_status != SlaStatus.ON_TRACK
             or bool(self.open_flags)
             or self.pending_approvals > 0
+            or bool(self.holds)
         )
 
 
@@ -174,6 +184,7 @@ class BrandSummary:
     breached: int = 0
     flagged: int = 0
     awaiting_approval: int = 0
+    on_hold: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,6 +213,10 @@ class TowerSummary:
     @property
     def awaiting_approval(self) -> int:
         return self.total("awaiting_approval")
+
+    @property
+    def on_hold(self) -> int:
+        return self.total("on_hold")
 
 
 def _open_flags_exist() -> Exists:
@@ -238,8 +253,9 @@ SORT_ANNOTATIONS = {
 
 
 def _rows_for(campaigns: QuerySet[Campaign], now: datetime) -> list[TowerRow]:
-    """Everything a row shows, for the few campaigns on screen: three plain queries
-    (campaigns, their open flags, their pending approval counts), whatever the page size."""
+    """Everything a row shows, for the few campaigns on screen: a fixed handful of plain
+    queries (campaigns, their open flags, and what their next action is read from),
+    whatever the page size."""
     found = list(campaigns.select_related("brand", "owner", "brief"))
     ids = [c.pk for c in found]
     flags: dict[int, list[AnomalyFlag]] = {pk: [] for pk in ids}
@@ -247,14 +263,138 @@ def _rows_for(campaigns: QuerySet[Campaign], now: datetime) -> list[TowerRow]:
         campaign_id__in=ids, state__in=OPEN_FLAG_STATES
     ).order_by("kind"):
         flags[flag.campaign_id].append(flag)
-    pending = dict(
+    work = campaign_work(found, flags=flags, now=now)
+    return [_row(c, now, flags[c.pk], work[c.pk]) for c in found]
+
+
+@dataclass(frozen=True)
+class CampaignWork:
+    """What one campaign waits for: its next action, and the facts behind it."""
+
+    next_action: str
+    pending_approvals: int
+    holds: list[CampaignHold]
+    warm_up: timedelta
+
+    @property
+    def warm_up_hours(self) -> int:
+        return int(self.warm_up.total_seconds() // 3600)
+
+
+def campaign_work(
+    campaigns: list[Campaign], *, flags: Mapping[int, list[AnomalyFlag]], now: datetime
+) -> dict[int, CampaignWork]:
+    """The next action of each campaign (``campaigns.domain.next_action``), from one
+    query per kind of fact whatever the number of campaigns."""
+    from agents.models import AgentRun, Handoff, HandoffStatus, RunStatus
+    from monitoring.models import Escalation, EscalationStatus, MonitoringSettings
+
+    ids = [c.pk for c in campaigns]
+    escalations: dict[int, str] = {}
+    for campaign_id, summary in (
+        Escalation.objects.filter(
+            campaign_id__in=ids,
+            stops="campaign",
+            status__in=[EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED],
+        )
+        .order_by("-opened_at")
+        .values_list("campaign_id", "summary")
+    ):
+        escalations.setdefault(campaign_id, summary)
+    holds: dict[int, list[CampaignHold]] = {pk: [] for pk in ids}
+    for hold in CampaignHold.objects.filter(campaign_id__in=ids, resolved_at__isnull=True).order_by(
+        "opened_at", "id"
+    ):
+        holds[hold.campaign_id].append(hold)
+    at_work: dict[int, tuple[str, str]] = {}
+    for campaign_id, agent, status in (
+        AgentRun.objects.filter(
+            campaign_id__in=ids, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+        )
+        .order_by("queued_at", "id")
+        .values_list("campaign_id", "agent", "status")
+    ):
+        at_work.setdefault(campaign_id, (agent, status))
+    pending: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+    for campaign_id, role, n in (
         ApprovalRequest.objects.filter(campaign_id__in=ids, status=ApprovalStatus.PENDING)
         .order_by()
-        .values("campaign_id")
+        .values("campaign_id", "queue_role")
         .annotate(n=Count("pk"))
-        .values_list("campaign_id", "n")
+        .values_list("campaign_id", "queue_role", "n")
+    ):
+        pending[campaign_id][role] = n
+    content: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+    for campaign_id, status, n in (
+        ContentVariant.objects.filter(campaign_id__in=ids)
+        .order_by()
+        .values("campaign_id", "status")
+        .annotate(n=Count("pk"))
+        .values_list("campaign_id", "status", "n")
+    ):
+        content[campaign_id][status] = n
+    drafted = set(
+        Handoff.objects.filter(
+            campaign_id__in=ids, kind="drafts", status=HandoffStatus.ACCEPTED
+        ).values_list("campaign_id", flat=True)
     )
-    return [_row(c, now, flags[c.pk], pending.get(c.pk, 0)) for c in found]
+    warm_ups = dict(
+        MonitoringSettings.objects.filter(brand_id__in={c.brand_id for c in campaigns}).values_list(
+            "brand_id", "pacing_warm_up_hours"
+        )
+    )
+    default_warm_up = MonitoringSettings().pacing_warm_up_hours
+    work = {}
+    for c in campaigns:
+        warm_up = timedelta(hours=warm_ups.get(c.brand_id, default_warm_up))
+        started = timezone.localtime(c.delivery_started_at) if c.delivery_started_at else None
+        agent, status = at_work.get(c.pk, ("", ""))
+        flag = flags.get(c.pk, [None])[0] if flags.get(c.pk) else None
+        campaign_holds = holds[c.pk]
+        facts = WorkFacts(
+            phase=Phase(c.phase),
+            escalation=escalations.get(c.pk, ""),
+            hold=_hold_sentence(campaign_holds[0]) if campaign_holds else "",
+            agent_at_work=agent,
+            agent_queued=status == RunStatus.QUEUED,
+            pending=pending[c.pk],
+            cleared=content[c.pk].get(ContentStatus.APPROVED, 0),
+            published=content[c.pk].get(ContentStatus.PUBLISHED, 0),
+            drafted=c.pk in drafted,
+            delivering_since=started,
+            pacing_judged_from=started + warm_up if started else None,
+            now=timezone.localtime(now),
+            open_flag=_flag_sentence(flag) if flag else "",
+            flag_response=(flag.response_taken or "") if flag else "",
+        )
+        work[c.pk] = CampaignWork(
+            next_action=next_action(facts),
+            pending_approvals=sum(pending[c.pk].values()),
+            holds=campaign_holds,
+            warm_up=warm_up,
+        )
+    return work
+
+
+def campaign_next_actions(campaigns: list[Campaign]) -> dict[int, str]:
+    """Each campaign's next action, in the order given (the API's lists and details)."""
+    ids = [c.pk for c in campaigns]
+    flags: dict[int, list[AnomalyFlag]] = {pk: [] for pk in ids}
+    for flag in AnomalyFlag.objects.filter(
+        campaign_id__in=ids, state__in=OPEN_FLAG_STATES
+    ).order_by("kind"):
+        flags[flag.campaign_id].append(flag)
+    work = campaign_work(campaigns, flags=flags, now=timezone.now())
+    return {pk: work[pk].next_action for pk in ids}
+
+
+def _hold_sentence(hold: CampaignHold) -> str:
+    return f"{hold.channel_label}: {hold.reason}"
+
+
+def _flag_sentence(flag: AnomalyFlag) -> str:
+    where = f" on {CHANNELS.get(flag.channel, flag.channel)}" if flag.channel else ""
+    return f"{flag.get_kind_display()}{where}"
 
 
 def tower_campaign_ids(user: Any, filters: TowerFilters) -> QuerySet:
@@ -276,6 +416,7 @@ def tower_campaign_ids(user: Any, filters: TowerFilters) -> QuerySet:
             | Q(escalation_state=EscalationState.OPEN)
             | ~Q(sla_status=SlaStatus.ON_TRACK)
             | _open_flags_exist()
+            | Exists(CampaignHold.objects.filter(campaign=OuterRef("pk"), resolved_at__isnull=True))
             | Exists(
                 ApprovalRequest.objects.filter(
                     campaign=OuterRef("pk"), status=ApprovalStatus.PENDING
@@ -301,25 +442,51 @@ def tower_rows(campaign_ids: Iterable[int], *, now: datetime | None = None) -> l
 
 
 def _row(
-    campaign: Campaign, now: datetime, open_flags: list[AnomalyFlag], pending_approvals: int
+    campaign: Campaign, now: datetime, open_flags: list[AnomalyFlag], work: CampaignWork
 ) -> TowerRow:
-    end = campaign_plan_end(campaign)
+    started = campaign.delivery_started_at
     pacing = pace(
         total=campaign.budget_total,
         consumed=campaign.budget_consumed,
-        start=campaign.launched_at,
-        end=end,
-        at=now,
+        launched_at=campaign.launched_at,
+        delivery_started_at=timezone.localtime(started) if started else None,
+        end=timezone.localtime(campaign_plan_end(campaign)),
+        at=timezone.localtime(now),
         tolerance_pct=campaign.brief.sla_pacing_tolerance_pct,
+        warm_up=work.warm_up,
         ended=campaign.phase in FINAL_PHASES,
     )
     return TowerRow(
         campaign=campaign,
         pacing=pacing,
         open_flags=open_flags,
-        pending_approvals=pending_approvals,
+        pending_approvals=work.pending_approvals,
         consumed_pct=campaign.budget_consumed_pct,
+        next_action=work.next_action,
+        holds=work.holds,
     )
+
+
+@dataclass(frozen=True)
+class CampaignStatus:
+    """A campaign's page header: its next action and pacing, as its tower row says."""
+
+    work: CampaignWork
+    pacing: Pacing
+
+
+def campaign_status(campaign: Campaign, *, now: datetime | None = None) -> CampaignStatus:
+    now = now or timezone.now()
+    flags = {
+        campaign.pk: list(
+            AnomalyFlag.objects.filter(campaign=campaign, state__in=OPEN_FLAG_STATES).order_by(
+                "kind"
+            )
+        )
+    }
+    work = campaign_work([campaign], flags=flags, now=now)[campaign.pk]
+    row = _row(campaign, now, flags[campaign.pk], work)
+    return CampaignStatus(work=work, pacing=row.pacing)
 
 
 def tower_row(campaign_id: int) -> TowerRow | None:
@@ -341,6 +508,7 @@ def _summaries(brand_ids: list[int]) -> list[BrandSummary]:
     campaign = Campaign._meta.db_table
     flag = AnomalyFlag._meta.db_table
     approval = ApprovalRequest._meta.db_table
+    hold = CampaignHold._meta.db_table
     brand = Brand._meta.db_table
     placeholders = ", ".join(["%s"] * len(brand_ids))
     sql = f"""
@@ -351,7 +519,10 @@ def _summaries(brand_ids: list[int]) -> list[BrandSummary]:
           (SELECT COUNT(DISTINCT f.campaign_id) FROM {flag} f
              JOIN {campaign} c ON c.id = f.campaign_id
             WHERE c.brand_id = b.id AND f.state IN (%s, %s)),
-          (SELECT COUNT(*) FROM {approval} a WHERE a.brand_id = b.id AND a.status = %s)
+          (SELECT COUNT(*) FROM {approval} a WHERE a.brand_id = b.id AND a.status = %s),
+          (SELECT COUNT(DISTINCT h.campaign_id) FROM {hold} h
+             JOIN {campaign} c ON c.id = h.campaign_id
+            WHERE c.brand_id = b.id AND h.resolved_at IS NULL)
         FROM {brand} b WHERE b.id IN ({placeholders}) ORDER BY b.id
     """
     params = [

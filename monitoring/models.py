@@ -346,6 +346,16 @@ class MonitoringSettings(models.Model):
     notify_minutes = models.PositiveSmallIntegerField(
         "CPA above the control limit: notify within (minutes)", default=1
     )
+    delivery_start_hours = models.PositiveSmallIntegerField(
+        "delivery starts within (hours of launch)",
+        default=12,
+        help_text="Ad platforms review new ads first; most start within a few hours.",
+    )
+    pacing_warm_up_hours = models.PositiveSmallIntegerField(
+        "pacing judged after (hours of delivery)",
+        default=2,
+        help_text="Spend is judged against the plan only after this much delivery.",
+    )
     escalation_chain = models.JSONField(default=list, blank=True)  # empty: the default chain
     slack_webhook_url = models.URLField("Slack-compatible webhook URL", blank=True)
     flag_responses = models.JSONField(default=dict, blank=True)  # kind -> response override

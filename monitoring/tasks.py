@@ -31,8 +31,9 @@ def climb_escalations() -> None:
 
 @shared_task(name="monitoring.evaluate_slas", acks_late=True, time_limit=120)
 def evaluate_slas() -> None:
-    from .services.slas import slas_evaluate
+    from .services.slas import campaigns_enter_monitoring, slas_evaluate
 
+    campaigns_enter_monitoring()
     slas_evaluate()
 
 

@@ -11,7 +11,7 @@ from guardian.shortcuts import assign_perm
 
 from approvals.domain.roles import Role
 from approvals.policies import ASSIGNMENT_PERMISSION
-from campaigns.domain.phases import DEFAULT_NEXT_ACTION, Phase
+from campaigns.domain.phases import Phase
 from campaigns.models import Brand, Brief, Campaign
 
 PASSWORD = "correct-horse-battery-staple"
@@ -71,5 +71,4 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     owner = factory.SelfAttribute("brief.created_by")
     phase = Phase.BRIEFING
     phase_changed_at = factory.LazyFunction(timezone.now)
-    next_action = factory.LazyAttribute(lambda c: DEFAULT_NEXT_ACTION[Phase(c.phase)])
     budget_total = Decimal("10000.00")

@@ -57,18 +57,6 @@ TRANSITIONS: dict[Phase, frozenset[Phase]] = {
 #: Moving into these needs a written reason: they stop work or end the campaign.
 REASON_REQUIRED_INTO = frozenset({Phase.ESCALATED, Phase.PAUSED, Phase.CANCELLED})
 
-#: What the campaign waits for in each phase, until an agent or person says better.
-DEFAULT_NEXT_ACTION: dict[Phase, str] = {
-    Phase.DRAFT: "Finish the brief and submit it",
-    Phase.BRIEFING: "Planner agent drafts the plan from the brief",
-    Phase.EXECUTION: "Agents produce and launch the creative",
-    Phase.MONITORING: "Performance agent watches the numbers",
-    Phase.ESCALATED: "A person must resolve the escalation",
-    Phase.PAUSED: "A person must resume or cancel the campaign",
-    Phase.COMPLETED: "Nothing: the campaign is complete",
-    Phase.CANCELLED: "Nothing: the campaign was cancelled",
-}
-
 
 def allowed_targets(current: Phase, *, resume_phase: Phase | None = None) -> frozenset[Phase]:
     """Every phase ``current`` may move to. A holding phase may also resume its live phase."""

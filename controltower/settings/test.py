@@ -14,6 +14,13 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
 os.environ.setdefault("DATABASE_POOL", "0")
 os.environ.setdefault("CONTROLTOWER_CHANNEL_PREFIX", "controltower-test")
 
+# Journey tests move time forward across every process of the stack (tests/clock.py).
+# Installed before any model is imported, so model defaults read the same clock.
+if os.environ.get("CONTROLTOWER_TEST_CLOCK_FILE"):
+    from tests.clock import install
+
+    install(os.environ["CONTROLTOWER_TEST_CLOCK_FILE"])
+
 from .base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests

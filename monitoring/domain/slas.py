@@ -80,6 +80,7 @@ SLA_KINDS: dict[str, str] = {
     "exception_rate": "Exception rate",
     "completion_rate": "Completion rate",
     "notify_time": "CPA above the control limit: people told at once",
+    "delivery_start": "Delivery starts after launch",
 }
 
 #: ``ErrorBudget.unit`` for a time budget: ``allowed`` and ``used`` are seconds.
@@ -136,6 +137,9 @@ class SlaReading:
     detail: str  # one sentence for people: why this status
     error_budget: ErrorBudget | None
     value: float | None  # the measured number: seconds, a rate in %, a deviation in %
+    #: Where the target comes from, for people ("the brief", "Northwind's monitoring
+    #: settings"): an escalation names its criterion.
+    criterion: str = ""
 
     @property
     def label(self) -> str:

@@ -16,14 +16,17 @@ QA pass rate         drafts passing the brand's checks / drafted  brief (%)
 completion rate      agent runs that succeeded / finished        brand settings
 exception rate       agent actions people stepped in on          brand settings
 policy escalation    a policy issue found → sent to legal/person brief (minutes)
-budget pacing        spend against the straight-line plan        brief (± %)
+delivery start       launch → the first delivery reported        brand settings
+budget pacing        spend against the plan since the first      brief (± %), after
+                     delivery (judged after the warm-up)         the brand's warm-up
 notify time          CPA above its limit → first person told     brand settings
 ===================  =========================================  ======================
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Min
@@ -32,9 +35,12 @@ from django.utils import timezone
 from agents.models import AgentRun, Handoff, HandoffStatus, RunStatus
 from approvals.domain.audit import Actor
 from approvals.models import ApprovalRequest, ApprovalStatus, AuditEvent, PolicyDecisionRecord
-from campaigns.domain.budget import planned_spend
+from campaigns.domain.briefs import CHANNELS
+from campaigns.domain.budget import PaceStatus, pace
+from campaigns.domain.errors import DomainError
 from campaigns.domain.phases import Phase
 from campaigns.models import AnomalyFlag, Campaign, SlaEvaluation
+from campaigns.selectors import campaign_plan_end
 
 from ..domain.escalation import Source, Trigger
 from ..domain.slas import (
@@ -53,6 +59,8 @@ CLOCK = Actor.for_agent("performance")
 RECORD_EVERY = timedelta(minutes=15)
 #: Phases whose SLAs are running.
 WATCHED = (Phase.BRIEFING, Phase.EXECUTION, Phase.MONITORING, Phase.ESCALATED, Phase.PAUSED)
+#: SLAs whose targets the brief sets (the rest come from the brand's settings).
+FROM_THE_BRIEF = frozenset({"draft_time", "qa_pass_rate", "policy_escalation", "budget_pacing"})
 #: Samples below these are "too few to judge": one round of drafts, a few runs, actions.
 QA_MIN_SAMPLE = 6
 COMPLETION_MIN_SAMPLE = 5
@@ -72,6 +80,37 @@ def slas_evaluate(*, now: datetime | None = None, campaign_ids: list[int] | None
         for reading in campaign_sla_readings(campaign, brand_settings, now=now):
             recorded += _record(campaign, reading, now=now)
     return recorded
+
+
+def campaigns_enter_monitoring(*, now: datetime | None = None) -> list[int]:
+    """Campaigns in execution that have delivered through their warm-up move to
+    monitoring (the performance agent takes over): the ids moved. Beat runs it before
+    the SLA clocks, so the page says "monitoring" as pacing starts being judged."""
+    from campaigns.services import campaign_transition_phase
+
+    now = now or timezone.now()
+    settings_by_brand = {s.brand_id: s for s in MonitoringSettings.objects.all()}
+    moved = []
+    candidates = Campaign.objects.filter(
+        phase=Phase.EXECUTION, delivery_started_at__isnull=False
+    ).values_list("pk", "brand_id", "delivery_started_at")
+    for campaign_id, brand_id, started in candidates:
+        warm_up = (settings_by_brand.get(brand_id) or MonitoringSettings()).pacing_warm_up_hours
+        judged_from = started + timedelta(hours=warm_up)
+        if judged_from > now:
+            continue
+        try:
+            campaign_transition_phase(
+                campaign_id=campaign_id,
+                to_phase=Phase.MONITORING,
+                actor=CLOCK,
+                reason=f"Delivering since {timezone.localtime(started):%Y-%m-%d %H:%M}; "
+                f"the warm-up of {warm_up} h is over, so pacing is judged from now on.",
+            )
+        except DomainError:  # it moved meanwhile (paused, escalated): nothing to do
+            continue
+        moved.append(campaign_id)
+    return moved
 
 
 def campaign_sla_readings(
@@ -103,15 +142,16 @@ def campaign_sla_readings(
     ).count()
     held = AuditEvent.objects.filter(campaign_id=campaign.pk, action="content.held_back").count()
     if passed + held:
-        readings.append(
-            rate_at_least(
-                "qa_pass_rate",
-                good=passed,
-                total=passed + held,
-                target_pct=brief.sla_qa_pass_pct,
-                min_sample=QA_MIN_SAMPLE,
-            )
+        reading = rate_at_least(
+            "qa_pass_rate",
+            good=passed,
+            total=passed + held,
+            target_pct=brief.sla_qa_pass_pct,
+            min_sample=QA_MIN_SAMPLE,
         )
+        if held and reading.status != SlaState.ON_TRACK:
+            reading = replace(reading, detail=f"{reading.detail} {_held_back(campaign)}")
+        readings.append(reading)
     finished = runs.filter(finished_at__isnull=False)
     done = finished.count()
     if done:
@@ -150,15 +190,7 @@ def campaign_sla_readings(
             )
         )
     if campaign.phase in (Phase.EXECUTION, Phase.MONITORING) and campaign.launched_at:
-        end = timezone.make_aware(datetime.combine(brief.deadline, time.max))
-        readings.append(
-            within_band(
-                "budget_pacing",
-                actual=campaign.budget_consumed,
-                planned=planned_spend(campaign.budget_total, campaign.launched_at, end, now),
-                tolerance_pct=brief.sla_pacing_tolerance_pct,
-            )
-        )
+        readings += _delivery_readings(campaign, brand_settings, now=now)
     flag = (
         AnomalyFlag.objects.filter(
             campaign=campaign, kind="cpa_above_limit", firing_at__isnull=False, silenced=False
@@ -177,7 +209,103 @@ def campaign_sla_readings(
                 target=timedelta(minutes=brand_settings.notify_minutes),
             )
         )
+    settings_label = f"{campaign.brand.name}'s monitoring settings"
+    return [
+        reading
+        if reading.criterion
+        else replace(
+            reading,
+            criterion="the brief" if reading.kind in FROM_THE_BRIEF else settings_label,
+        )
+        for reading in readings
+    ]
+
+
+def _delivery_readings(
+    campaign: Campaign, brand_settings: MonitoringSettings, *, now: datetime
+) -> list[SlaReading]:
+    """Delivery starting after launch, and budget pacing once there is delivery to judge
+    (``campaigns.domain.budget``: the plan runs from the first delivery and is judged
+    after the warm-up). Until then pacing reads "waiting" or "warming up", on track:
+    a market that has not delivered yet is not underspending."""
+    settings_label = f"{campaign.brand.name}'s monitoring settings"
+    started = campaign.delivery_started_at
+    readings = [
+        replace(
+            time_to_event(
+                "delivery_start",
+                started_at=campaign.launched_at,
+                done_at=started,
+                now=now,
+                target=timedelta(hours=brand_settings.delivery_start_hours),
+            ),
+            criterion=settings_label,
+        )
+    ]
+    tolerance = brief_tolerance = campaign.brief.sla_pacing_tolerance_pct
+    pacing = pace(
+        total=campaign.budget_total,
+        consumed=campaign.budget_consumed,
+        launched_at=campaign.launched_at,
+        delivery_started_at=timezone.localtime(started) if started else None,
+        end=timezone.localtime(campaign_plan_end(campaign)),
+        at=timezone.localtime(now),
+        tolerance_pct=tolerance,
+        warm_up=timedelta(hours=brand_settings.pacing_warm_up_hours),
+    )
+    target = f"± {brief_tolerance} %"
+    criterion = "the brief's pacing tolerance"
+    if pacing.status in (PaceStatus.WAITING, PaceStatus.WARMING_UP):
+        hours = brand_settings.pacing_warm_up_hours
+        if pacing.judged_from is None:
+            measured, detail = "—", f"Waiting for the first delivery; judged after {hours} h of it."
+        else:
+            at = timezone.localtime(pacing.judged_from)
+            measured, detail = (
+                "warming up",
+                f"Pacing judged from {at:%H:%M}, after {hours} h of delivery.",
+            )
+        readings.append(
+            SlaReading(
+                kind="budget_pacing",
+                status=SlaState.ON_TRACK,
+                measured=measured,
+                target=target,
+                detail=detail,
+                error_budget=None,
+                value=None,
+                criterion=criterion,
+            )
+        )
+    else:
+        reading = within_band(
+            "budget_pacing",
+            actual=pacing.actual,
+            planned=pacing.planned,
+            tolerance_pct=tolerance,
+        )
+        since = f"{timezone.localtime(started):%Y-%m-%d %H:%M}" if started else ""
+        readings.append(
+            replace(
+                reading,
+                detail=f"{pacing.actual:,.2f} spent against {pacing.planned:,.2f} planned "
+                f"since delivery began at {since}.",
+                criterion=criterion,
+            )
+        )
     return readings
+
+
+def _held_back(campaign: Campaign) -> str:
+    """Why drafts were held back, in words: the evidence behind a QA reading."""
+    findings: dict[str, set[str]] = {}
+    for data in AuditEvent.objects.filter(
+        campaign_id=campaign.pk, action="content.held_back"
+    ).values_list("data", flat=True)[:50]:
+        channel = CHANNELS.get(data.get("channel", ""), data.get("channel", "a channel"))
+        findings.setdefault(channel, set()).update(data.get("findings", [])[:3])
+    parts = [f"{channel}: {' '.join(sorted(found)[:2])}" for channel, found in findings.items()]
+    return ("Held back — " + "; ".join(parts))[:280] if parts else ""
 
 
 def _interventions(campaign: Campaign) -> int:
@@ -272,7 +400,10 @@ def _record(campaign: Campaign, reading: SlaReading, *, now: datetime) -> int:
                 sla_status=reading.status.value,
                 summary=(
                     f"SLA breached: {reading.label} — {reading.measured} against "
-                    f"{reading.target}." + (f" {reading.detail}" if reading.detail else "")
+                    f"{reading.target}"
+                    + (f" ({reading.criterion})" if reading.criterion else "")
+                    + "."
+                    + (f" {reading.detail}" if reading.detail else "")
                 ),
             ),
             actor=CLOCK,

@@ -93,6 +93,7 @@ def telemetry_ingest(
         flags: list[int] = []
         if new:
             _roll_up(new)
+            _mark_delivery_started(new)
             flags = detect_on_batch(rows=new, now=now)
     return IngestResult(
         received=len(rows) + parsed.duplicates_in_batch,
@@ -182,6 +183,30 @@ def _store_events_portable(
         batch_size=500,
     )
     return new
+
+
+def _mark_delivery_started(rows: list[TelemetryRow]) -> None:
+    """The first delivery a campaign reports starts its spend plan and the pacing
+    warm-up (``campaigns.domain.budget``): record when, once. Never before the launch:
+    history imported from before it does not move the plan's start."""
+    first: dict[int, datetime] = {}
+    for row in rows:
+        if row.impressions > 0 or row.spend > 0:
+            at = first.get(row.campaign_id)
+            first[row.campaign_id] = row.occurred_at if at is None else min(at, row.occurred_at)
+    if not first:
+        return
+    waiting = Campaign.objects.filter(pk__in=first, delivery_started_at__isnull=True)
+    for campaign_id, launched_at in waiting.values_list("pk", "launched_at"):
+        started = (
+            first[campaign_id] if launched_at is None else max(first[campaign_id], launched_at)
+        )
+        Campaign.objects.filter(pk=campaign_id, delivery_started_at__isnull=True).update(
+            delivery_started_at=started
+        )
+        from controltower.realtime import campaign_changed_on_commit
+
+        campaign_changed_on_commit(campaign_id)
 
 
 # --- Roll-up -----------------------------------------------------------------------------

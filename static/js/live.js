@@ -22,8 +22,13 @@
   }
   document.addEventListener("htmx:wsAfterMessage", function (event) {
     // The server saw changes between this page's rendering and the socket opening.
-    if (event.detail && String(event.detail.message).indexOf("data-resync") !== -1) {
+    var message = event.detail ? String(event.detail.message) : "";
+    if (message.indexOf("data-resync") !== -1) {
       htmx.trigger(document.body, "live:resync");
+    }
+    // A campaign this page shows changed: its live sections fetch themselves again.
+    if (message.indexOf("data-campaign-changed") !== -1) {
+      htmx.trigger(document.body, "campaign:changed");
     }
     recountApprovals();
   });

@@ -11,7 +11,7 @@
 
   // Each brand's counts arrive as a hidden element; the strip shows their sums.
   function recomputeSummary() {
-    var keys = ["escalated", "at-risk", "breached", "flagged", "awaiting-approval"];
+    var keys = ["escalated", "at-risk", "breached", "flagged", "awaiting-approval", "on-hold"];
     var brands = document.querySelectorAll("#tower-summary .brand-summary");
     keys.forEach(function (key) {
       var total = 0;

@@ -27,7 +27,7 @@ def test_allowed_transition_changes_phase_and_writes_one_audit_event(campaign_a,
     )
     campaign_a.refresh_from_db()
     assert result.phase == campaign_a.phase == Phase.EXECUTION
-    assert campaign_a.next_action == "Agents produce and launch the creative"
+    assert campaign_a.launched_at is not None
     event = AuditEvent.objects.get()
     assert event.action == "campaign.phase_changed"
     assert event.actor_user == manager and event.actor_label == "manager"

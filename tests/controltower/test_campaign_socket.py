@@ -73,6 +73,22 @@ def plan_for(campaign) -> None:
         realtime.agent_work_changed_on_commit(campaign.pk)
 
 
+async def drain(communicator) -> list[str]:
+    """Every message that arrives until the socket has been quiet for ``QUIET``."""
+    messages = []
+    while not await communicator.receive_nothing(timeout=QUIET):
+        messages.append(await communicator.receive_from(timeout=1))
+    return messages
+
+
+def agent_work(messages: list[str]) -> list[str]:
+    return [m for m in messages if 'id="agent-plan"' in m]
+
+
+def campaign_changed(messages: list[str]) -> list[str]:
+    return [m for m in messages if "data-campaign-changed" in m]
+
+
 async def test_the_campaign_page_receives_its_plan_and_agent_work(manager, campaign_a):
     communicator = await open_socket(manager, f"?campaign={campaign_a.pk}")
     await database_sync_to_async(plan_for)(campaign_a)
@@ -81,7 +97,12 @@ async def test_the_campaign_page_receives_its_plan_and_agent_work(manager, campa
     assert '<section id="agent-work" class="card" hx-swap-oob="true"' in html
     assert "The plan of A campaign" in html and "Draft &lt;b&gt;variants&lt;/b&gt;" in html
     assert "Planner agent: succeeded" in html
-    assert await communicator.receive_nothing(timeout=QUIET)  # one change, one message
+    # Then the campaign's row (its next action follows the agents) and one signal that
+    # the page's other live sections should fetch themselves again; nothing more.
+    rest = await drain(communicator)
+    assert not agent_work(rest)  # one change, one agent-work message
+    assert len(campaign_changed(rest)) == 1
+    assert [m for m in rest if f'id="tower-row-{campaign_a.pk}"' in m]
     await communicator.disconnect()
 
 
@@ -97,7 +118,12 @@ async def test_every_viewer_gets_the_same_fragment_rendered_once(
     await database_sync_to_async(plan_for)(campaign_a)
     received = await asyncio.gather(*(c.receive_from(timeout=5) for c in sockets))
     assert len(set(received)) == 1 and "The plan of A campaign" in received[0]
-    assert renders == ["campaigns/campaign_detail.html#agent-work-update"]
+    await asyncio.gather(*(drain(c) for c in sockets))
+    # Once for everyone: the agent work, and the campaign's row (for the tower).
+    assert renders == [
+        "campaigns/campaign_detail.html#agent-work-update",
+        "controltower/tower.html#tower-update",
+    ]
     for communicator in sockets:
         await communicator.disconnect()
 
@@ -109,7 +135,8 @@ async def test_a_campaign_of_another_brand_is_never_joined(legal_a, campaign_a, 
     await database_sync_to_async(plan_for)(campaign_b)
     assert await communicator.receive_nothing(timeout=QUIET)
     await database_sync_to_async(plan_for)(campaign_a)  # not the page it follows either
-    assert await communicator.receive_nothing(timeout=QUIET)
+    messages = await drain(communicator)  # A's tower row only: legal may see brand A
+    assert not agent_work(messages) and not campaign_changed(messages)
     await communicator.disconnect()
 
 
@@ -117,7 +144,8 @@ async def test_a_campaign_of_another_brand_is_never_joined(legal_a, campaign_a, 
 async def test_only_a_page_that_names_the_campaign_joins_it(manager, campaign_a, query):
     communicator = await open_socket(manager, query)
     await database_sync_to_async(plan_for)(campaign_a)
-    assert await communicator.receive_nothing(timeout=QUIET)
+    messages = await drain(communicator)  # the tower row, never the page's sections
+    assert not agent_work(messages) and not campaign_changed(messages)
     await communicator.disconnect()
 
 
@@ -147,6 +175,8 @@ async def test_a_change_commits_even_when_the_live_update_cannot_be_sent(
         await database_sync_to_async(plan_for)(campaign_a)
     saved = Handoff.objects.filter(campaign=campaign_a, kind="plan").exists
     assert await database_sync_to_async(saved)()
-    warnings = [r for r in caplog.records if r.name == "controltower.realtime"]
-    assert len(warnings) == 1
-    assert "Could not announce the agent work of campaign" in warnings[0].message
+    warnings = [r.getMessage() for r in caplog.records if r.name == "controltower.realtime"]
+    # One line per announcement that could not be made: the agent work, and the row.
+    assert len(warnings) == 2
+    assert "Could not announce the agent work of campaign" in warnings[0]
+    assert "Could not announce the change of campaign" in warnings[1]

@@ -83,7 +83,8 @@ def test_each_row_shows_the_campaigns_state(login, manager, campaign_a):
         "Brand A",
         "Briefing",
         "manager",
-        "Planner agent drafts the plan",
+        # The next action is derived: the change waits for a marketing manager.
+        "1 approval waits for Marketing Manager",
         "2,500",
         "10,000",
         "25% used",

@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from agents.services import agent_run_claim, agent_work_request
 from approvals.models import AuditEvent
@@ -57,24 +58,104 @@ def test_the_brands_settings_set_the_target(campaign_a):
     assert result.status == "on_track" and result.target == "≤ 1 h"
 
 
+def _delivering(campaign, *, launched, delivered, budget):
+    Campaign.objects.filter(pk=campaign.pk).update(
+        phase="execution", launched_at=launched, delivery_started_at=delivered, budget_total=budget
+    )
+    return Campaign.objects.select_related("brief", "brand").get(pk=campaign.pk)
+
+
+def _planned(campaign, now):
+    from campaigns.domain.budget import planned_spend
+    from campaigns.selectors import campaign_plan_end
+
+    return planned_spend(
+        campaign.budget_total,
+        timezone.localtime(campaign.delivery_started_at),
+        timezone.localtime(campaign_plan_end(campaign)),
+        timezone.localtime(now),
+    )
+
+
 def test_pacing_flips_at_the_briefs_tolerance(campaign_a):
     from tests.monitoring.conftest import DAILY
 
     launched = campaign_a.created_at
-    Campaign.objects.filter(pk=campaign_a.pk).update(
-        phase="execution", launched_at=launched, budget_total=DAILY * 30
-    )
-    campaign = Campaign.objects.get(pk=campaign_a.pk)
+    campaign = _delivering(campaign_a, launched=launched, delivered=launched, budget=DAILY * 30)
     now = launched + timedelta(days=3)
-    from campaigns.domain.budget import planned_spend
-    from campaigns.selectors import campaign_plan_end
-
-    planned = planned_spend(campaign.budget_total, launched, campaign_plan_end(campaign), now)
+    planned = _planned(campaign, now)
     for factor, status in (("1.00", "on_track"), ("1.09", "at_risk"), ("1.11", "breached")):
         Campaign.objects.filter(pk=campaign.pk).update(
             budget_consumed=(planned * Decimal(factor)).quantize(Decimal("0.01"))
         )
         assert reading(campaign, "budget_pacing", now).status == status, factor
+
+
+def test_a_launch_the_market_has_not_delivered_is_waiting_not_breached(campaign_a):
+    """The first build escalated every launch within 30 s: "−100 %, 0.00 against 0.15
+    planned". Nothing delivered yet is not underspending."""
+    launched = campaign_a.created_at
+    campaign = _delivering(campaign_a, launched=launched, delivered=None, budget=Decimal(9000))
+    for after in (timedelta(seconds=30), timedelta(hours=3)):
+        result = reading(campaign, "budget_pacing", launched + after)
+        assert result.status == "on_track" and result.measured == "—"
+        assert "Waiting for the first delivery" in result.detail
+    # A market that never delivers is the delivery-start SLA's business.
+    start = reading(campaign, "delivery_start", launched + timedelta(hours=7))
+    assert (start.status, start.target) == ("at_risk", "≤ 12 h")
+    assert reading(campaign, "delivery_start", launched + timedelta(hours=13)).status == "breached"
+
+
+def test_pacing_is_judged_after_the_brands_warm_up_and_says_from_when(campaign_a):
+    MonitoringSettings.objects.create(brand=campaign_a.brand, pacing_warm_up_hours=3)
+    launched = campaign_a.created_at
+    delivered = launched + timedelta(minutes=2)
+    campaign = _delivering(campaign_a, launched=launched, delivered=delivered, budget=Decimal(9000))
+    warming = reading(campaign, "budget_pacing", delivered + timedelta(hours=2, minutes=59))
+    judged_from = timezone.localtime(delivered + timedelta(hours=3))
+    assert (warming.status, warming.measured) == ("on_track", "warming up")
+    assert warming.detail == f"Pacing judged from {judged_from:%H:%M}, after 3 h of delivery."
+    # Nothing spent at all after the warm-up is a real shortfall: judged, and breached.
+    now = delivered + timedelta(hours=3, minutes=1)
+    judged = reading(campaign, "budget_pacing", now)
+    assert judged.status == "breached" and judged.measured == "-100.0 %"
+    assert judged.criterion == "the brief's pacing tolerance"
+    Campaign.objects.filter(pk=campaign.pk).update(budget_consumed=_planned(campaign, now))
+    assert reading(campaign, "budget_pacing", now).status == "on_track"
+
+
+def test_delivery_through_the_warm_up_moves_a_campaign_to_monitoring(campaign_a):
+    from monitoring.services.slas import campaigns_enter_monitoring
+
+    launched = campaign_a.created_at
+    delivered = launched + timedelta(minutes=1)
+    _delivering(campaign_a, launched=launched, delivered=delivered, budget=Decimal(9000))
+    assert campaigns_enter_monitoring(now=delivered + timedelta(hours=1, minutes=59)) == []
+    assert campaigns_enter_monitoring(now=delivered + timedelta(hours=2)) == [campaign_a.pk]
+    campaign = Campaign.objects.get(pk=campaign_a.pk)
+    assert campaign.phase == "monitoring"
+    event = AuditEvent.objects.filter(action="campaign.phase_changed").latest("seq")
+    assert event.actor_label == "agent:performance"
+    assert "warm-up of 2 h is over" in event.data["reason"]
+
+
+def test_an_sla_escalation_names_its_criterion_and_evidence(campaign_a):
+    launched = campaign_a.created_at
+    delivered = launched + timedelta(minutes=1)
+    campaign = _delivering(campaign_a, launched=launched, delivered=delivered, budget=Decimal(9000))
+    now = delivered + timedelta(hours=5)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        budget_consumed=(_planned(campaign, now) / 2).quantize(Decimal("0.01")),
+        # Only pacing is off: the brief is young, so its response and draft clocks are not.
+        created_at=now - timedelta(minutes=1),
+    )
+    slas_evaluate(now=now, campaign_ids=[campaign.pk])
+    escalation = Escalation.objects.get(campaign=campaign, reason="sla_breach")
+    assert escalation.summary.startswith("SLA breached: Budget pacing within range — -50.")
+    assert "% against ± 10 % (the brief's pacing tolerance)." in escalation.summary
+    assert "spent against" in escalation.summary and "since delivery began at" in (
+        escalation.summary
+    )
 
 
 def test_a_change_is_recorded_once_and_a_breach_escalates(campaign_a, manager):
