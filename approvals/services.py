@@ -912,3 +912,77 @@ def review_delegate(
             },
         )
     return delegation
+
+
+# --- Claims cleared in the registry ----------------------------------------------------
+
+
+def approvals_reconsider_claims(*, brand_id: int, actor: Actor) -> list[int]:
+    """Legal approved a claim in the registry: requests that wait for legal *only*
+    because of claims that are now approved go where the policy sends them today (a
+    draft to the marketing manager's queue), with the new decision recorded and its
+    queue's clock started afresh. One decision on the claim instead of one per draft.
+    The ids moved."""
+    from .domain.impact import facts_from_json
+
+    moved: list[int] = []
+    with transaction.atomic():
+        approved = approved_claims_for(brand_id)
+        waiting = (
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("decision", "campaign")
+            .filter(
+                brand_id=brand_id,
+                status=ApprovalStatus.PENDING,
+                decision__rule="claims.unapproved",
+            )
+            .order_by("pk")
+        )
+        for approval in waiting:
+            before = approval.decision
+            proposed = replace(facts_from_json(before.facts), approved_claims=approved)
+            policy_row, policy = active_policy(approval.campaign)
+            decision = evaluate(policy, proposed)
+            if decision.outcome not in (Outcome.APPROVAL, Outcome.RECOMMEND):
+                continue  # still legal's, or the policy would now act or refuse alone
+            if decision.rule == "claims.unapproved" or decision.approver is None:
+                continue
+            record = PolicyDecisionRecord.objects.create(
+                facts=facts_to_json(proposed),
+                campaign=approval.campaign,
+                brand_id=brand_id,
+                action_type=approval.action_type,
+                actor_label=before.actor_label,
+                outcome=decision.outcome.value,
+                rule=decision.rule,
+                reason=f"Its claims are now approved in the registry. {decision.reason}",
+                approver_role=decision.approver.value,
+                policy=policy_row,
+                policy_version=decision.policy_version,
+                content_hash=approval.content_hash,
+                agent_run_id=before.agent_run_id,
+            )
+            from_role, now = approval.queue_role, timezone.now()
+            approval.queue_role = decision.approver.value
+            approval.decision = record
+            approval.is_recommendation = decision.outcome == Outcome.RECOMMEND
+            approval.due_at = now + approval.timer_rule().sla
+            approval.save(update_fields=["queue_role", "decision", "is_recommendation", "due_at"])
+            audit_record(
+                actor=actor,
+                action="approval.rerouted",
+                target=approval,
+                brand_id=brand_id,
+                campaign_id=approval.campaign_id,
+                data={"from": from_role, "to": approval.queue_role, "rule": decision.rule},
+            )
+            from controltower.realtime import approval_moved_on_commit
+
+            approval_moved_on_commit(approval.pk, from_role=from_role)
+            from .links import approval_notify_reviewers
+
+            _settled(approval)  # legal's "waiting for you" notices: nothing waits for them
+            approval_notify_reviewers(approval)
+            _announce(approval.campaign_id)
+            moved.append(approval.pk)
+    return moved

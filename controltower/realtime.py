@@ -145,6 +145,37 @@ def _approval_committed(approval_id: int, created: bool, escalated: bool) -> Non
         logger.warning("Could not announce approval request %s: %s", approval_id, exc)
 
 
+def approval_moved_on_commit(approval_id: int, *, from_role: str) -> None:
+    """Announce, after commit, that a request left ``from_role``'s queue for another
+    (its claims were approved): gone from the old queue's pages, new in the new one's."""
+    transaction.on_commit(partial(_approval_moved, approval_id, from_role))
+
+
+def _approval_moved(approval_id: int, from_role: str) -> None:
+    from approvals.models import ApprovalRequest
+    from approvals.selectors import queue_group_count
+
+    try:
+        brand_id = (
+            ApprovalRequest.objects.filter(pk=approval_id)
+            .values_list("brand_id", flat=True)
+            .first()
+        )
+        if brand_id is None:
+            return
+        group = queue_group(brand_id, from_role)
+        count = queue_group_count(brand_id, from_role)
+        html = (
+            f'<article id="approval-{approval_id}" hx-swap-oob="delete"></article>'
+            f'<span id="queue-count-{group.replace(".", "-")}" class="queue-count" '
+            f'data-count="{count}" hidden hx-swap-oob="true"></span>'
+        )
+        publish(group, {"type": "queue.update", "approval_id": approval_id, "html": html})
+        push_approval(approval_id, created=True)
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("Could not announce the move of approval request %s: %s", approval_id, exc)
+
+
 def push_approval(approval_id: int, *, created: bool = False, escalated: bool = False) -> None:
     """Render the card and its queue's count once; send them to the queue's group."""
     from approvals.selectors import approval_card, queue_group_count

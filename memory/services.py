@@ -492,6 +492,14 @@ def claim_review(
             brand_id=claim.brand_id,
             data={"ref": claim.ref, "wording": claim.wording, "note": claim.review_note},
         )
+        claim.moved_requests = []
+        if approve:
+            # Drafts waiting for legal only because of this claim need legal no more.
+            from approvals.services import approvals_reconsider_claims
+
+            claim.moved_requests = approvals_reconsider_claims(
+                brand_id=claim.brand_id, actor=Actor.for_user(reviewer)
+            )
     return claim
 
 

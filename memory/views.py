@@ -274,6 +274,7 @@ def _claim_response(
         context = {
             "brand": claim.brand,
             **_row_context(request, selectors.claim_row(claim), error=error),
+            "done": done,
         }
         return render(
             request, "memory/claims.html#claim-row", context, status=422 if error else 200
@@ -305,6 +306,12 @@ def claim_review(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     except DomainError as exc:
         return _claim_response(request, claim, error=str(exc))
     verdict = "approved: drafts may now use it" if approve else "rejected"
+    moved = len(getattr(claim, "moved_requests", []))
+    if moved:
+        verdict += (
+            f"; {moved} draft{'s' if moved != 1 else ''} that waited only for it went on to "
+            "the marketing manager's queue"
+        )
     return _claim_response(request, claim, done=f"{claim.ref} {verdict}.")
 
 

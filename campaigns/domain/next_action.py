@@ -37,7 +37,7 @@ AGENT_DOING: Mapping[str, str] = {
 }
 
 #: Agents whose work the campaign waits on before it can go further.
-BLOCKING_AGENTS = ("planner", "research", "crm", "content", "experimentation", "distribution")
+BLOCKING_AGENTS = ("planner", "research", "crm", "content", "distribution")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -102,24 +102,48 @@ def sandbox_deliver_campaign(*, campaign_id: int, now: datetime) -> int:
             cursor.save(update_fields=["delivered_until"])
             return 0
         state = MarketState.restore(cursor.state) if cursor.state else MarketState.initial(spec)
-        rng = random.Random(f"sandbox:{campaign.pk}:{start.isoformat()}")
-        buckets, state = next_buckets(
-            spec, state, timezone.localtime(start), rng, _faults(campaign, start, now), span=span
-        )
-        buckets = _within_caps(campaign, _unpaused(campaign, buckets))
-        spend = sum((Decimal(str(b.spend)) for b in buckets), Decimal("0"))
+        faults = _faults(campaign, start, now)
+        delivered: list[HourlyBucket] = []
+        # TRICKY: a span that crosses an hour (a slow tick, a catch-up after a stop) is
+        # delivered hour by hour, so each hour's telemetry lands in its own hour.
+        for piece_start, piece_end in _hour_pieces(start, now):
+            rng = random.Random(f"sandbox:{campaign.pk}:{piece_start.isoformat()}")
+            buckets, state = next_buckets(
+                spec,
+                state,
+                timezone.localtime(piece_start),
+                rng,
+                faults,
+                span=piece_end - piece_start,
+            )
+            delivered += buckets
+        kept = _within_caps(campaign, _unpaused(campaign, delivered))
+        # Each bucket's ``at`` is its piece's start: the event's time and id.
+        events = [_event(campaign, b.at.astimezone(UTC), b) for b in kept]
+        spend = sum((Decimal(str(b.spend)) for b in kept), Decimal("0"))
         if spend > 0:
             campaign_record_spend(campaign_id=campaign.pk, amount=spend, actor=DISTRIBUTION)
-        if buckets:
+        if events:
             telemetry_ingest(
                 brand_id=campaign.brand_id,
-                items=[_event(campaign, start, bucket) for bucket in buckets],
+                items=events,
                 source=TelemetrySource.SANDBOX,
                 now=now,
             )
         cursor.delivered_until, cursor.state = now, state.snapshot()
         cursor.save(update_fields=["delivered_until", "state"])
     return 1
+
+
+def _hour_pieces(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at each full hour: one piece per hour it touches."""
+    pieces = []
+    at = start
+    while at < end:
+        next_hour = at.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        pieces.append((at, min(end, next_hour)))
+        at = min(end, next_hour)
+    return pieces
 
 
 def market_spec(campaign: Campaign) -> MarketSpec | None:

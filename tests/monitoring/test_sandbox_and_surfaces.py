@@ -55,6 +55,19 @@ def test_a_tick_spends_through_the_capped_service_and_reports_it_as_telemetry(li
     assert SandboxCursor.objects.get(campaign=live).delivered_until == now
 
 
+def test_a_catch_up_after_a_stop_delivers_each_hour_in_its_own_hour(live):
+    """A tick that spans hours (beat was down for a while) reports hour by hour, so the
+    detectors judge each hour on its own delivery, not one hour holding two."""
+    now = timezone.now().replace(minute=20, second=0, microsecond=0)
+    SandboxCursor.objects.filter(campaign=live).update(delivered_until=now - timedelta(hours=2))
+    assert sandbox_deliver_campaign(campaign_id=live.pk, now=now) == 1
+    hours = sorted(set(PerformanceSample.objects.values_list("bucket_start", flat=True)))
+    first = (now - timedelta(hours=2)).replace(minute=0)
+    assert hours == [first, first + timedelta(hours=1), first + timedelta(hours=2)]
+    # The first delivery starts the campaign's plan and its pacing warm-up.
+    assert Campaign.objects.get(pk=live.pk).delivery_started_at == now - timedelta(hours=2)
+
+
 def test_the_market_stops_at_the_budget(live):
     Campaign.objects.filter(pk=live.pk).update(budget_consumed=live.budget_total - Decimal("5"))
     sandbox_deliver(now=timezone.now())
