@@ -108,7 +108,11 @@ def experiment_allocate(
     ``None`` when the channel has fewer than two variants or its test is over."""
     now = now or timezone.now()
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().select_related("brief").get(pk=campaign_id)
+        campaign = (
+            Campaign.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("brief")
+            .get(pk=campaign_id)
+        )
         arms = _arms(campaign, channel)
         if len(arms) < 2:
             return None
@@ -158,7 +162,7 @@ def allocation_apply(*, round_id: int, actor: Actor, authorization: str) -> Allo
     channel's traffic and budget follow the round's shares."""
     with transaction.atomic():
         allocation = (
-            AllocationRound.objects.select_for_update()
+            AllocationRound.objects.select_for_update(no_key=True, of=("self",))
             .select_related("experiment__campaign")
             .get(pk=round_id)
         )

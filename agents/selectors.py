@@ -380,6 +380,8 @@ class AgentWork:
     plan: CurrentPlan | None
     timeline: CampaignTimeline
     report: LatestReport | None = None
+    #: The campaign is live (execution or monitoring): the performance agent watches.
+    delivering: bool = False
 
     @property
     def report_in_progress(self) -> bool:
@@ -402,7 +404,11 @@ class AgentWork:
         steps = []
         for step in self.plan.steps:
             run = latest.get(step.specialist)
-            if run is None:
+            if run is None and step.specialist == "performance" and self.delivering:
+                # The performance agent's watch is the SLA clocks and detectors on every
+                # delivery, not a run: while the campaign delivers, it is at work.
+                state, label = "running", "Watching the numbers"
+            elif run is None:
                 state, label = "waiting", "Not started"
             elif run.status in ("queued", "running"):
                 state, label = run.status, run.status_label
@@ -417,16 +423,14 @@ class AgentWork:
 def campaign_agent_work(campaign_id: int, *, currency: str | None = None) -> AgentWork | None:
     """The plan and the timeline of a campaign, or None if there is no such campaign.
     Callers decide who may see it (the campaign page, or the campaign's socket group)."""
-    if currency is None:
-        from campaigns.models import Campaign
+    from campaigns.models import Campaign
 
-        brand_currency = Campaign.objects.filter(pk=campaign_id).values_list(
-            "brand__currency", flat=True
-        )
-        currency = brand_currency.first()
-        if currency is None:
-            return None
+    found = Campaign.objects.filter(pk=campaign_id).values_list("brand__currency", "phase").first()
+    if found is None:
+        return None
+    currency = currency or found[0]
     return AgentWork(
+        delivering=found[1] in ("execution", "monitoring"),
         campaign_id=campaign_id,
         currency=currency,
         plan=current_plan(campaign_id),

@@ -11,22 +11,29 @@ The life of a run (see ``AgentRun``):
       → the model is unreachable: released for a retry         agent_run_release
       → the model's output stays malformed: escalated          agent_run_escalate
       → the lease runs out (worker killed): re-queued          agent_runs_reap
+      → it has used its attempts (the same failure each time): failed and escalated,
+        with the last error as the reason                       agent_run_claim / _release
 
 A handoff that fails its schema is kept as evidence, stops its run, and escalates the
 campaign — a broken chain is never passed on and never silent.
+
+Locks follow the one order documented in ``approvals.services`` (run → campaign → …
+→ audit chain head last): every run lock is ``_lock_run`` (the run row, then its
+campaign, both FOR NO KEY UPDATE, never a join).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from pydantic import BaseModel
@@ -132,19 +139,33 @@ def campaign_phase_follow_up(*, campaign: Any, to_phase: Phase) -> None:
 ON_REQUEST = ("research", "performance", "reporting")
 
 
-def agent_work_ask(*, campaign_id: int, agent: str, user: Any) -> AgentRun:
+def agent_work_ask(
+    *, campaign_id: int, agent: str, user: Any, channels: list[str] | None = None
+) -> AgentRun:
     """A person asks an agent for fresh work on a campaign (a report, a performance read,
-    new research). Each request is its own run."""
+    new research, or new drafts for some of the brief's ``channels``). Each request is
+    its own run."""
     from approvals import policies
+    from campaigns.domain.briefs import CHANNELS
     from campaigns.models import Campaign
 
-    campaign = Campaign.objects.select_related("brand").get(pk=campaign_id)
+    campaign = Campaign.objects.select_related("brand", "brief").get(pk=campaign_id)
     if not policies.can_change_phase(user, campaign):
         raise NotPermitted("You cannot direct the agents of this campaign.")
-    if agent not in ON_REQUEST:
-        raise DomainError(f"Agents you can ask: {', '.join(ON_REQUEST)}.")
+    if agent == "content":
+        # New drafts are asked for by channel: after a claim was reworded, say.
+        wanted = [c for c in channels or [] if c in campaign.brief.channels]
+        if not wanted or len(wanted) != len(channels or []):
+            raise DomainError(
+                "Name the brief's channels to draft again: "
+                + ", ".join(CHANNELS.get(c, c) for c in campaign.brief.channels)
+                + "."
+            )
+    elif agent not in ON_REQUEST:
+        raise DomainError(f"Agents you can ask: {', '.join((*ON_REQUEST, 'content'))}.")
     with transaction.atomic():
-        Campaign.objects.select_for_update().filter(pk=campaign_id).first()  # one ask at a time
+        # One ask at a time (NO KEY: see the lock order in approvals.services).
+        Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
         runs = AgentRun.objects.filter(campaign_id=campaign_id, agent=agent)
         unfinished = runs.filter(status__in=UNFINISHED).order_by("queued_at").first()
         if unfinished is not None:
@@ -154,7 +175,10 @@ def agent_work_ask(*, campaign_id: int, agent: str, user: Any) -> AgentRun:
             campaign_id=campaign_id,
             agent=agent,
             key=f"{agent}:{campaign_id}:asked:{n + 1}",
-            inputs={"asked by": user.get_username()},
+            inputs={
+                "asked by": user.get_username(),
+                **({"channels": wanted} if agent == "content" else {}),
+            },
         )
         audit_record(
             actor=Actor.for_user(user),
@@ -182,21 +206,27 @@ class RunHold:
 
 def agent_run_claim(*, run_id: int, now: datetime | None = None) -> RunHold | None:
     """Take a queued run (or one whose lease ran out) for this worker. ``None`` when
-    there is nothing to do: it is finished, or another worker holds it."""
+    there is nothing to do: it is finished, a live worker holds it, its campaign is
+    paused or escalated (it waits in the queue, no attempt used), or it was stopped
+    here — its worker died too often, it has used its attempts
+    (``CONTROLTOWER_AGENT_MAX_ATTEMPTS``: failed, the campaign escalated with the last
+    error as the reason), or the brand's model spend cap would be crossed."""
     from . import providers
+    from .specialists import ALWAYS_WORKING
 
     now = now or timezone.now()
     with transaction.atomic():
-        run = (
-            AgentRun.objects.select_for_update(skip_locked=True)
-            .select_related("campaign__brand")
-            .filter(pk=run_id)
-            .first()
-        )
+        # TRICKY: wait for the run's row, never skip it. This task is the only consumer
+        # of its run id, so a claim that skipped a row locked for a moment (another
+        # worker's claim, a duplicate delivery, the reaper) ended as a no-op and left
+        # the run queued until the reaper's grace ran out (issue 13: 631 s, and with
+        # the campaign and brand rows locked too, any two claims for one brand collided).
+        # The wait is bounded; past it the task retries (a lock timeout is transient).
+        run = _lock_run(run_id, wait=settings.CONTROLTOWER_AGENT_CLAIM_WAIT_SECONDS)
         if run is None or run.status not in UNFINISHED:
             return None
         if run.status == RunStatus.RUNNING and run.lease_expires_at and run.lease_expires_at > now:
-            return None  # a live worker has it
+            return None  # a live worker has it: this delivery is a duplicate
         if run.interruptions >= settings.CONTROLTOWER_AGENT_MAX_INTERRUPTIONS:
             _stop(
                 run,
@@ -205,6 +235,15 @@ def agent_run_claim(*, run_id: int, now: datetime | None = None) -> RunHold | No
                 FAILED,
                 kind="retries_exhausted",
             )
+            return None
+        if run.attempts >= settings.CONTROLTOWER_AGENT_MAX_ATTEMPTS:
+            _stop(run, _attempts_used(run), FAILED, kind="retries_exhausted")
+            return None
+        phase = Phase(run.campaign.phase)
+        if phase in (Phase.PAUSED, Phase.ESCALATED) and run.agent not in ALWAYS_WORKING:
+            # An escalation (or a pause) stops the agents' work on the campaign until a
+            # person resolves it; the run waits in the queue (the reaper re-sends it).
+            _wait(run, f"Waiting: the campaign is {phase.label}.", now)
             return None
         refusal = _spend_cap_refusal(run, providers.max_cost_per_run(), now)
         if refusal:
@@ -228,6 +267,11 @@ def agent_run_claim(*, run_id: int, now: datetime | None = None) -> RunHold | No
         )
         _timeline_changed(run.campaign_id)
     return RunHold(run.pk, run.campaign_id, run.agent, run.attempts)
+
+
+def agent_run_attempts_left(claim: RunHold) -> bool:
+    """Whether a failure on this attempt still leaves the run another."""
+    return claim.attempt < settings.CONTROLTOWER_AGENT_MAX_ATTEMPTS
 
 
 @dataclass(frozen=True)
@@ -260,14 +304,20 @@ def agent_run_complete(
 
 
 def agent_run_release(*, claim: RunHold, error: str) -> None:
-    """Give a run back to the queue after a retryable failure (the model was
-    unreachable); the task retries it with backoff."""
+    """Give a run back to the queue after a failure worth another try (the model was
+    unreachable, a database blip, a bug in the specialist); the task retries it with
+    backoff, or the reaper re-sends it. A run that has used its attempts is failed
+    instead and its campaign escalated, ``error`` named as the reason: the same input
+    failing every time is a person's problem, not a queue's."""
     with transaction.atomic():
-        run = _held(claim)
+        run = _held(claim, campaign=False)
         if run is None:
             return
-        run.status, run.error = RunStatus.QUEUED, _fit(error, 2000)
-        run.lease_expires_at = timezone.now() + _queue_grace()
+        run.error = _fit(error, 2000)
+        if run.attempts >= settings.CONTROLTOWER_AGENT_MAX_ATTEMPTS:
+            _stop(run, _attempts_used(run), FAILED, kind="retries_exhausted")
+            return
+        run.status, run.lease_expires_at = RunStatus.QUEUED, timezone.now() + _queue_grace()
         run.save(update_fields=["status", "error", "lease_expires_at"])
         _timeline_changed(run.campaign_id)
 
@@ -305,8 +355,9 @@ def agent_runs_reap(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     reaped = []
     with transaction.atomic():
+        # A sweep skips what another transaction holds: the holder is working the run.
         stranded = (
-            AgentRun.objects.select_for_update(skip_locked=True)
+            AgentRun.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
             .select_related("campaign")
             .filter(status__in=UNFINISHED, lease_expires_at__lt=now)
             .order_by("lease_expires_at")[:500]
@@ -337,7 +388,9 @@ def handoff_record(*, run_id: int, kind: str, payload: Any) -> Handoff:
     rejected, the run is escalated, and so is its campaign (with the problems as the
     reason), all in one transaction."""
     with transaction.atomic():
-        run = AgentRun.objects.select_for_update().select_related("campaign").get(pk=run_id)
+        run = _lock_run(run_id, campaign=True)
+        if run is None:
+            raise AgentRun.DoesNotExist(f"No run {run_id}.")
         if run.status != RunStatus.RUNNING:
             raise DomainError(
                 f"This run is {run.get_status_display().lower()}; it hands nothing on."
@@ -419,11 +472,72 @@ def handoff_read(handoff: Handoff) -> BaseModel:
 # --- Internals -------------------------------------------------------------------------
 
 
-def _held(claim: RunHold) -> AgentRun | None:
-    run = AgentRun.objects.select_for_update().select_related("campaign").get(pk=claim.run_id)
-    if run.status != RunStatus.RUNNING or run.attempts != claim.attempt:
+def _lock_run(run_id: int, *, campaign: bool = False, wait: float | None = None) -> AgentRun | None:
+    """Lock a run's row and, with ``campaign``, then its campaign's: the order every
+    writer here takes (``approvals.services``, "Lock order"). Both FOR NO KEY UPDATE and
+    never through a join (``of``): the rows others only point at stay free for their
+    foreign-key checks. ``wait`` bounds the wait for the run's row (seconds)."""
+    from campaigns.models import Campaign
+
+    with _lock_timeout(wait):
+        run = (
+            AgentRun.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("campaign__brand")
+            .filter(pk=run_id)
+            .first()
+        )
+    if run is not None and campaign:
+        # Read after the lock: what the commit decides on is the campaign as it is now.
+        locked = (
+            Campaign.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("brand", "brief")
+            .get(pk=run.campaign_id)
+        )
+        run.campaign = locked
+    return run
+
+
+@contextmanager
+def _lock_timeout(seconds: float | None) -> Iterator[None]:
+    """Within a transaction on PostgreSQL, give up waiting for a row lock after
+    ``seconds`` (a ``LockNotAvailable``, an ``OperationalError`` the task retries), then
+    wait as before for the rest of the transaction."""
+    if seconds is None or connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        (before,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(seconds * 1000)}ms"])
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
+
+
+def _held(claim: RunHold, *, campaign: bool = True) -> AgentRun | None:
+    """The run, locked (with its campaign unless ``campaign`` is off), if this worker's
+    attempt still holds it."""
+    run = _lock_run(claim.run_id, campaign=campaign)
+    if run is None or run.status != RunStatus.RUNNING or run.attempts != claim.attempt:
         return None
     return run
+
+
+def _wait(run: AgentRun, reason: str, now: datetime) -> None:
+    """Leave a run queued, unattempted, until the reaper sends it again."""
+    run.status, run.lease_expires_at = RunStatus.QUEUED, now + _queue_grace()
+    changed = run.error != reason
+    run.error = reason
+    run.save(update_fields=["status", "error", "lease_expires_at"])
+    if changed:
+        _timeline_changed(run.campaign_id)
+
+
+def _attempts_used(run: AgentRun) -> str:
+    """Why a run that kept failing stopped, in plain words (the escalation prefixes the
+    agent: "Content agent: failed 4 times on the same input: ValidationError: …")."""
+    last = run.error.strip() or "no error was recorded"
+    return f"failed {run.attempts} times on the same input: {_fit(last, 600)}"
 
 
 def _account(run: AgentRun, usage: Usage) -> None:
@@ -463,9 +577,13 @@ def _stop(
     """End a run that failed, and escalate as the rules say (``kind``: what went wrong;
     see ``monitoring.domain.escalation``): a live campaign is escalated, which stops its
     agents and tells its people."""
+    from campaigns.models import Campaign
     from monitoring.domain.escalation import Source, Trigger
     from monitoring.services import escalation_raise
 
+    # The campaign before the audit chain head (lock order): the escalation below locks
+    # it, and a head-holder must never wait for a row lock.
+    Campaign.objects.select_for_update(no_key=True).filter(pk=run.campaign_id).first()
     run.status, run.finished_at, run.lease_expires_at = status, timezone.now(), None
     run.error = _fit(reason, 2000)
     run.save(update_fields=["status", "finished_at", "lease_expires_at", "error"])

@@ -4,10 +4,17 @@ Durability does not rest on the broker: every run is a row written before its ta
 sent (``agents.services.agent_work_request``). The task claims the row, so a duplicate
 delivery is a no-op; if a worker dies mid-run, the reaper re-sends the run after its
 lease. ``acks_late`` still makes the broker redeliver where it can.
+
+A retry never strands a run: the claim waits for the run's row rather than skipping it,
+and a database error after the claim gives the run back before the task retries
+(``agents.specialists.run_specialist``). A run is tried at most
+``CONTROLTOWER_AGENT_MAX_ATTEMPTS`` times, then failed and escalated.
 """
 
 from celery import shared_task
 from django.db import OperationalError
+
+from controltower.celery import TRANSIENT_RETRY
 
 from . import services
 from .providers import ModelUnavailable
@@ -18,8 +25,9 @@ from .specialists import run_specialist
     name="agents.run",
     bind=True,
     acks_late=True,
-    # Whitelisted: only a database blip or an unreachable model is worth retrying; a
-    # refusal, a bad handoff or malformed output is final and handled in the service.
+    # Whitelisted: only a database blip (a deadlock, a lock timeout on the claim) or an
+    # unreachable model is worth retrying; a refusal, a bad handoff or malformed output
+    # is final and handled in the service.
     autoretry_for=(OperationalError,),
     max_retries=4,
     retry_backoff=True,
@@ -35,12 +43,12 @@ def run_agent(self, run_id: int) -> None:
         raise self.retry(exc=exc, countdown=min(300, 2 ** (self.request.retries + 1))) from exc
 
 
-@shared_task(name="agents.reap_runs", acks_late=True)
+@shared_task(name="agents.reap_runs", acks_late=True, **TRANSIENT_RETRY)
 def reap_runs() -> None:
     services.agent_runs_reap()
 
 
-@shared_task(name="agents.reallocate", acks_late=True, time_limit=600)
+@shared_task(name="agents.reallocate", acks_late=True, time_limit=600, **TRANSIENT_RETRY)
 def reallocate() -> None:
     """Beat's tick: an allocation round for every live experiment."""
     from .experiments import experiments_reallocate
@@ -48,7 +56,7 @@ def reallocate() -> None:
     experiments_reallocate()
 
 
-@shared_task(name="agents.learn", acks_late=True, time_limit=600)
+@shared_task(name="agents.learn", acks_late=True, time_limit=600, **TRANSIENT_RETRY)
 def learn() -> None:
     """Beat's tick: lessons from reviewers' reasons, proposed to brand memory."""
     from .learning import memory_learn_all

@@ -59,7 +59,12 @@ def ask(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(campaigns_for_user(request.user), pk=pk)
     agent = request.POST.get("agent", "")
     try:
-        services.agent_work_ask(campaign_id=campaign.pk, agent=agent, user=request.user)
+        services.agent_work_ask(
+            campaign_id=campaign.pk,
+            agent=agent,
+            user=request.user,
+            channels=request.POST.getlist("channel")[:10] or None,
+        )
     except NotPermitted as exc:
         raise PermissionDenied(str(exc)) from exc
     except DomainError as exc:

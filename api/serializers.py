@@ -4,9 +4,11 @@ services decide the rest, exactly as for the web forms."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
-from campaigns.domain.briefs import CHANNELS, SUCCESS_METRICS
+from campaigns.domain.briefs import CHANNELS, LIMITS, LIST_FIELDS, SUCCESS_METRICS, list_problems
 from campaigns.models import PHASE_CHOICES, Brief, Campaign
 
 from .domain.tokens import SCOPES
@@ -125,25 +127,44 @@ class BriefSerializer(serializers.ModelSerializer):
         return brief.campaigns.values_list("pk", flat=True).first()
 
 
-_Text = serializers.CharField
-_Lines = serializers.ListField
+def _text(field: str, **kwargs: Any) -> serializers.CharField:
+    """A text of the brief, bounded by ``campaigns.domain.briefs.LIMITS``."""
+    if "required" in kwargs:
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("default", "")
+    return serializers.CharField(max_length=LIMITS[field].chars, **kwargs)
+
+
+def _lines(field: str, child: serializers.Field | None = None, **kwargs: Any) -> Any:
+    """A list of the brief, bounded by ``LIMITS`` (items, and characters per item)."""
+    limit = LIMITS[field]
+    return serializers.ListField(
+        child=child or serializers.CharField(max_length=limit.chars),
+        max_length=limit.items,
+        **kwargs,
+    )
 
 
 class BriefCreateSerializer(serializers.Serializer):
+    """A brief as the API takes it: the form's fields and limits, and nothing else — an
+    unknown field is refused by name, never silently dropped (a typo such as
+    ``prohibited_claim`` would otherwise lose the claim the author meant to ban)."""
+
     brand = serializers.SlugField(max_length=60, help_text="The brand's slug.")
-    title = _Text(max_length=200)
-    objective = _Text(max_length=5000)
-    audience = _Text(max_length=5000, required=False, allow_blank=True, default="")
-    tone = _Text(max_length=200, required=False, allow_blank=True, default="")
-    assets = _Lines(child=_Text(max_length=200), max_length=50, required=False, default=list)
-    offer = _Text(max_length=2000, required=False, allow_blank=True, default="")
-    required_claims = _Lines(
-        child=_Text(max_length=300), max_length=50, required=False, default=list
+    title = _text("title")
+    objective = _text("objective")
+    audience = _text("audience", required=False)
+    tone = _text("tone", required=False)
+    assets = _lines("assets", required=False, default=list)
+    offer = _text("offer", required=False)
+    required_claims = _lines("required_claims", required=False, default=list)
+    prohibited_claims = _lines("prohibited_claims", required=False, default=list)
+    channels = _lines(
+        "channels",
+        child=serializers.ChoiceField(choices=list(CHANNELS)),
+        min_length=1,
+        help_text="Each known channel at most once.",
     )
-    prohibited_claims = _Lines(
-        child=_Text(max_length=300), max_length=50, required=False, default=list
-    )
-    channels = _Lines(child=serializers.ChoiceField(choices=list(CHANNELS)), min_length=1)
     budget = serializers.DecimalField(max_digits=12, decimal_places=2)
     daily_cap = serializers.DecimalField(
         max_digits=12, decimal_places=2, required=False, allow_null=True, default=None
@@ -153,7 +174,7 @@ class BriefCreateSerializer(serializers.Serializer):
     success_target = serializers.DecimalField(
         max_digits=12, decimal_places=2, required=False, allow_null=True, default=None
     )
-    escalation_criteria = _Text(max_length=2000, required=False, allow_blank=True, default="")
+    escalation_criteria = _text("escalation_criteria", required=False)
     sla_draft_hours = serializers.IntegerField(min_value=1, max_value=720, default=2)
     sla_qa_pass_pct = serializers.IntegerField(min_value=1, max_value=100, default=95)
     sla_policy_escalation_minutes = serializers.IntegerField(
@@ -161,6 +182,37 @@ class BriefCreateSerializer(serializers.Serializer):
     )
     sla_pacing_tolerance_pct = serializers.IntegerField(min_value=1, max_value=100, default=10)
     as_template = serializers.BooleanField(default=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [name for name in data if name not in self.fields]
+            if unknown:
+                raise serializers.ValidationError(_unknown_fields(unknown))
+            # TRICKY: a list is counted, and its items measured, before DRF reads them
+            # one by one: 100,000 channels would otherwise be 100,000 errors, each
+            # echoing its value back ("“…” is not a valid choice").
+            errors = {
+                field: problems
+                for field in LIST_FIELDS
+                if isinstance(data.get(field), list)
+                and (problems := list_problems(field, data[field]))
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+def _unknown_fields(names: list[str]) -> dict[str, list[str]]:
+    """Each unknown field by name (the first 20, each name cut short)."""
+    shown = {
+        (name if len(name) <= 60 else name[:59] + "…"): [
+            "Unknown field: a brief has no such field, so nothing was saved."
+        ]
+        for name in names[:20]
+    }
+    if len(names) > 20:
+        shown["non_field_errors"] = [f"…and {len(names) - 20:,} more unknown fields."]
+    return shown
 
 
 class BriefCreatedSerializer(serializers.Serializer):

@@ -70,7 +70,13 @@ def api_token_create(
 
 def api_token_revoke(*, token_id: int, by: Any) -> ApiToken:
     with transaction.atomic():
-        token = ApiToken.objects.select_for_update().select_related("user").get(pk=token_id)
+        # Only the token's row: locking its user too would block every audit event
+        # that names them at its commit (approvals.services, "Lock order").
+        token = (
+            ApiToken.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("user")
+            .get(pk=token_id)
+        )
         if not policies.can_manage_api_tokens(by, token.user):
             raise NotPermitted("You can revoke your own tokens; admins anyone's.")
         if token.revoked_at is None:

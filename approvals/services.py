@@ -1,5 +1,41 @@
 """Writes for the approvals app: the audit trail, the delegation-policy gate, decisions on
-approval requests, and the SLA timers that escalate or close unanswered ones."""
+approval requests, and the SLA timers that escalate or close unanswered ones.
+
+Lock order (every service in every app)
+---------------------------------------
+Every write ends at the audit chain head (``audit_record`` locks its single row), so
+the head serialises all writers. A transaction takes its row locks in this order and
+the head **last**:
+
+    1. the item the request is about: an agent run, an approval request, a hold, a
+       flag, a content variant, a claim, a policy version (one of them)
+    2. its campaign
+    3. rows under the campaign the change touches (its escalations, daily spend…)
+    4. its brand (brand-wide state: memory, contacts)
+    5. the audit chain head — taken by the first ``audit_record``, held to commit
+
+Three rules keep that order true (issue 13: 43 deadlocks from ten briefs at once):
+
+- **Nothing waits for a row lock after the first ``audit_record``.** A transaction
+  holding the head that waits for a row closes a cycle with whoever holds the row and
+  waits for the head. Lock what a later step will lock up front (e.g.
+  ``agents.services._stop`` locks the campaign before its audit event, because the
+  escalation after it locks the campaign too); new rows you just created are fine.
+- **Parent rows are locked FOR NO KEY UPDATE** (``select_for_update(no_key=True)``):
+  brands, campaigns, runs, approval requests, policies. TRICKY: Django's foreign keys
+  are DEFERRABLE INITIALLY DEFERRED on PostgreSQL, so every row a transaction inserted
+  (its audit events name a brand and a campaign) has its foreign keys checked at
+  COMMIT, with FOR KEY SHARE on the row pointed at — while the transaction holds the
+  head. A plain FOR UPDATE on that brand or campaign, held by a transaction waiting for
+  the head, is a deadlock ("while locking a campaigns_brand row" at commit); FOR NO KEY
+  UPDATE does not conflict with FOR KEY SHARE.
+- **A lock never reaches through a join**: ``select_related`` with ``select_for_update``
+  locks every joined row, FOR UPDATE, unless ``of=("self",)`` says otherwise.
+
+Sweeps (the reaper, timers, climbing escalations) may ``skip_locked``: a row held by
+another transaction is being worked. A task that is the only consumer of its row (an
+agent run's claim) waits instead, with a bounded ``lock_timeout``, and its task retries.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +104,9 @@ def audit_record(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
     # TRICKY: the head row lock serialises appenders; without it two writers could both
-    # link to the same previous event and fork the chain.
+    # link to the same previous event and fork the chain. It is held to commit, so it
+    # comes last: lock every row this transaction still needs before the first event
+    # (the module's "Lock order").
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
     event = AuditEvent(
         seq=head.seq + 1,
@@ -215,7 +253,7 @@ def action_propose(
     digest = content_hash(payload)
 
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         policy_row, policy = active_policy(campaign)
         proposed = ProposedAction(
             action=action_type,
@@ -337,7 +375,7 @@ def approval_decide(
 
     with transaction.atomic():
         approval = (
-            ApprovalRequest.objects.select_for_update(of=("self",))
+            ApprovalRequest.objects.select_for_update(no_key=True, of=("self",))
             .select_related("campaign", "decided_by", "claimed_by")
             .get(pk=approval_id)
         )
@@ -506,7 +544,7 @@ def _approval_timer_apply(*, approval_id: int, now: datetime) -> str:
         # now, and their answer wins. The status filter re-checks under the lock, so a
         # request decided since it was listed is left alone.
         approval = (
-            ApprovalRequest.objects.select_for_update(skip_locked=True, of=("self",))
+            ApprovalRequest.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
             .select_related("campaign")
             .filter(pk=approval_id, status=ApprovalStatus.PENDING)
             .first()
@@ -720,7 +758,7 @@ def policy_propose(
     with transaction.atomic():
         # The brand's versions are numbered in one sequence: lock its newest to number.
         latest = (
-            DelegationPolicy.objects.select_for_update()
+            DelegationPolicy.objects.select_for_update(no_key=True)
             .filter(brand_id=brand_id)
             .order_by("-version")
             .first()
@@ -753,7 +791,7 @@ def policy_decide(*, policy_id: int, admin: Any, approve: bool, note: str = "") 
     from . import policies
 
     with transaction.atomic():
-        proposal = DelegationPolicy.objects.select_for_update().get(pk=policy_id)
+        proposal = DelegationPolicy.objects.select_for_update(no_key=True).get(pk=policy_id)
         if proposal.status != PolicyStatus.PROPOSED:
             raise AlreadyDecided(
                 f"Version {proposal.version} is already {proposal.get_status_display().lower()}."
@@ -795,7 +833,7 @@ def _active_row(
         brand_id=brand_id, campaign_id=campaign_id, status=PolicyStatus.ACTIVE
     )
     if lock:
-        rows = rows.select_for_update()
+        rows = rows.select_for_update(no_key=True)
     return rows.first()
 
 
@@ -822,7 +860,7 @@ def approval_claim(*, approval_id: int, user: Any) -> ApprovalRequest:
 
     with transaction.atomic():
         approval = (
-            ApprovalRequest.objects.select_for_update(of=("self",))
+            ApprovalRequest.objects.select_for_update(no_key=True, of=("self",))
             .select_related("claimed_by")
             .get(pk=approval_id)
         )
@@ -854,7 +892,7 @@ def approval_reassign(*, approval_id: int, user: Any, to_user: Any | None) -> Ap
 
     with transaction.atomic():
         approval = (
-            ApprovalRequest.objects.select_for_update(of=("self",))
+            ApprovalRequest.objects.select_for_update(no_key=True, of=("self",))
             .select_related("claimed_by")
             .get(pk=approval_id)
         )
@@ -928,8 +966,12 @@ def approvals_reconsider_claims(*, brand_id: int, actor: Actor) -> list[int]:
     moved: list[int] = []
     with transaction.atomic():
         approved = approved_claims_for(brand_id)
+        # TRICKY: skip_locked, not a wait. The claim's review has written its audit
+        # event already (it holds the audit chain head), and a head-holder must never
+        # wait for a row (lock order, above); a request locked right now is a person
+        # deciding it, and their answer wins.
         waiting = (
-            ApprovalRequest.objects.select_for_update(of=("self",))
+            ApprovalRequest.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
             .select_related("decision", "campaign")
             .filter(
                 brand_id=brand_id,

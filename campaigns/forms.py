@@ -9,17 +9,47 @@ from django import forms
 
 from approvals import policies
 
-from .domain.briefs import CHANNELS, SUCCESS_METRICS, BriefSpec, split_lines
+from .domain.briefs import (
+    CHANNELS,
+    LIMITS,
+    SUCCESS_METRICS,
+    BriefSpec,
+    list_problems,
+    split_lines,
+    text_problem,
+)
 from .models import Brand, Brief
 
 
+def within_limit(field: str) -> Any:
+    """A validator holding a text to the brief's limit for ``field``
+    (``campaigns.domain.briefs.LIMITS``), in the domain's words."""
+
+    def validate(value: str) -> None:
+        problem = text_problem(field, value)
+        if problem:
+            raise forms.ValidationError(problem)
+
+    return validate
+
+
+def bounded_text(field: str, **kwargs: Any) -> forms.CharField:
+    """A text field of the brief: the browser stops typing at the limit (``maxlength``),
+    and what arrives anyway is refused with the domain's message."""
+    widget = kwargs.pop("widget", None) or forms.TextInput()
+    widget.attrs["maxlength"] = LIMITS[field].chars
+    return forms.CharField(widget=widget, validators=[within_limit(field)], **kwargs)
+
+
 class LinesField(forms.CharField):
-    """A textarea read as one item per line."""
+    """A textarea read as one item per line; for a list of the brief (``field``), as
+    many and as long as ``LIMITS[field]`` allows."""
 
     widget = forms.Textarea(attrs={"rows": 3})
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, field: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
+        self.limit_field = field
         super().__init__(**kwargs)
 
     def prepare_value(self, value: Any) -> Any:
@@ -27,6 +57,12 @@ class LinesField(forms.CharField):
 
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
         return split_lines(super().to_python(value) or "")
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        problems = list_problems(self.limit_field, value) if self.limit_field else []
+        if problems:
+            raise forms.ValidationError(problems)
 
 
 class ChannelsField(forms.MultipleChoiceField):
@@ -39,16 +75,21 @@ class ChannelsField(forms.MultipleChoiceField):
 
 class BriefForm(forms.Form):
     brand = forms.ModelChoiceField(queryset=Brand.objects.none(), empty_label=None)
-    title = forms.CharField(max_length=200)
-    objective = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
-    audience = forms.CharField(
-        label="ICP / segment", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    title = bounded_text("title")
+    objective = bounded_text("objective", widget=forms.Textarea(attrs={"rows": 3}))
+    audience = bounded_text(
+        "audience",
+        label="ICP / segment",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
-    tone = forms.CharField(max_length=200, required=False)
-    offer = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    assets = LinesField(label="Assets (one per line)")
-    required_claims = LinesField(label="Required claims (one per line)")
-    prohibited_claims = LinesField(label="Prohibited claims (one per line)")
+    tone = bounded_text("tone", required=False)
+    offer = bounded_text("offer", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    assets = LinesField(field="assets", label="Assets (one per line)")
+    required_claims = LinesField(field="required_claims", label="Required claims (one per line)")
+    prohibited_claims = LinesField(
+        field="prohibited_claims", label="Prohibited claims (one per line)"
+    )
     channels = ChannelsField(
         choices=list(CHANNELS.items()), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -67,7 +108,8 @@ class BriefForm(forms.Form):
     success_target = forms.DecimalField(
         decimal_places=2, required=False, help_text="The value that counts as success."
     )
-    escalation_criteria = forms.CharField(
+    escalation_criteria = bounded_text(
+        "escalation_criteria",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="When agents must stop and ask a person.",

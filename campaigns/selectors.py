@@ -72,13 +72,15 @@ def campaign_plan_end(campaign: Campaign) -> datetime:
 
 
 def campaign_spend_series(campaign: Campaign) -> SpendSeries:
-    """Cumulative spend per bucket and the straight-line plan it is judged against."""
+    """Cumulative spend per bucket and the plan it is judged against: from the first
+    delivery (or the launch, while nothing is delivered) to the deadline, day-shaped."""
     spends = [
         (timezone.localtime(at), spend)
         for at, spend in _per_bucket(campaign).values_list("bucket_start", "total_spend")
     ]
     actual = cumulative_spend(spends)
-    start = timezone.localtime(campaign.launched_at) if campaign.launched_at else None
+    begins = campaign.delivery_started_at or campaign.launched_at
+    start = timezone.localtime(begins) if begins else None
     planned = planned_spend_line(
         total=campaign.budget_total,
         start=start,

@@ -165,7 +165,7 @@ def campaign_transition_phase(
 
     with transaction.atomic():
         campaign = (
-            Campaign.objects.select_for_update(of=("self",))
+            Campaign.objects.select_for_update(no_key=True, of=("self",))
             .select_related("brand")
             .get(pk=campaign_id)
         )
@@ -188,6 +188,16 @@ def campaign_transition_phase(
                 "policy gate, which records the decision (and may ask a person)."
             )
 
+        if effective_at is None and current == Phase.ESCALATED and target != Phase.PAUSED:
+            # Lock order: the escalations this change resolves (below, after the audit
+            # event) are locked now — under the campaign, before the audit chain head.
+            from monitoring.models import Escalation
+
+            list(
+                Escalation.objects.select_for_update(no_key=True)
+                .filter(campaign_id=campaign.pk, resolved_at__isnull=True)
+                .values_list("pk", flat=True)
+            )
         new_resume = resume_phase_after(current, target, resume_phase=resume)
         campaign.phase = target
         campaign.resume_phase = new_resume or ""
@@ -274,7 +284,7 @@ def campaign_record_spend(*, campaign_id: int, amount: Decimal, actor: Actor) ->
         raise DomainError("Spend must be a positive amount.")
     try:
         with transaction.atomic():
-            campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+            campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
             if campaign.budget_consumed + amount > campaign.budget_total:
                 raise DomainError(
                     f"Spending {amount} would exceed the budget of {campaign.budget_total} "
@@ -350,7 +360,7 @@ def anomaly_flag_raise(
     """Open a flag, or update the open one of the same kind and surface (one incident, one
     flag)."""
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         flag, created = AnomalyFlag.objects.select_for_update().get_or_create(
             campaign=campaign,
             kind=kind,
@@ -394,7 +404,11 @@ def anomaly_flag_responded(
 ) -> AnomalyFlag:
     """Record what the flag's response did when it fired (or that a silence held it)."""
     with transaction.atomic():
-        flag = AnomalyFlag.objects.select_for_update().select_related("campaign").get(pk=flag_id)
+        flag = (
+            AnomalyFlag.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("campaign")
+            .get(pk=flag_id)
+        )
         flag.response_taken = response_taken[:300]
         flag.silenced = bool(silence_note)
         flag.silence_note = silence_note[:300]
@@ -418,7 +432,11 @@ def anomaly_flag_responded(
 
 def anomaly_flag_resolve(*, flag_id: int, actor: Actor, note: str = "") -> AnomalyFlag:
     with transaction.atomic():
-        flag = AnomalyFlag.objects.select_for_update().select_related("campaign").get(pk=flag_id)
+        flag = (
+            AnomalyFlag.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("campaign")
+            .get(pk=flag_id)
+        )
         if flag.state == FlagState.RESOLVED:
             raise DomainError("This flag is already resolved.")
         flag.state, flag.resolved_at = FlagState.RESOLVED, timezone.now()
@@ -448,7 +466,7 @@ def sla_evaluation_record(
 ) -> SlaEvaluation:
     """Record one SLA measurement; the campaign's status becomes the worst latest one."""
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         evaluation = SlaEvaluation.objects.create(
             campaign=campaign,
             sla=sla,
@@ -494,7 +512,7 @@ def campaign_change_budget(
     """Set a campaign's total budget; never below what it has already spent."""
     limit = Decimal(settings.CONTROLTOWER_MAX_BRIEF_BUDGET)
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         if new_total < campaign.budget_consumed:
             raise DomainError(
                 f"The budget cannot go below the {campaign.budget_consumed:,.2f} already spent."
@@ -529,7 +547,7 @@ def content_approve_for_publishing(
     from approvals.domain.decisions import content_hash
 
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         digest = content_hash(
             {"channel": channel, "headline": headline, "body": body, "claims": claims}
         )
@@ -565,7 +583,9 @@ def content_mark_published(
 
     with transaction.atomic():
         variant = (
-            ContentVariant.objects.select_for_update().select_related("campaign").get(pk=variant_id)
+            ContentVariant.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("campaign")
+            .get(pk=variant_id)
         )
         if variant.status == ContentStatus.PUBLISHED:
             return variant  # a retried run placed it already
@@ -629,7 +649,7 @@ def hold_open(
     with transaction.atomic():
         campaign = Campaign.objects.select_related("owner").get(pk=campaign_id)
         hold = (
-            CampaignHold.objects.select_for_update()
+            CampaignHold.objects.select_for_update(no_key=True)
             .filter(campaign=campaign, kind=kind, channel=channel, resolved_at__isnull=True)
             .first()
         )
@@ -674,7 +694,11 @@ def hold_resolve(*, hold_id: int, actor: Actor, resolution: str) -> CampaignHold
     if not resolution.strip():
         raise DomainError("Say what you decided: a note is required.")
     with transaction.atomic():
-        hold = CampaignHold.objects.select_for_update().select_related("campaign").get(pk=hold_id)
+        hold = (
+            CampaignHold.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("campaign")
+            .get(pk=hold_id)
+        )
         if actor.user_id is not None and not policies.can_change_phase(
             _user(actor.user_id), hold.campaign
         ):
@@ -688,7 +712,8 @@ def hold_resolve(*, hold_id: int, actor: Actor, resolution: str) -> CampaignHold
 def holds_clear(*, campaign_id: int, kind: str, channel: str, actor: Actor, resolution: str) -> int:
     """The cause of a hold went away (e.g. drafts for the channel now pass): resolve
     any open one; how many."""
-    holds = CampaignHold.objects.select_for_update().filter(
+    # Only the holds' rows (``of``): a join would lock the campaign too, FOR UPDATE.
+    holds = CampaignHold.objects.select_for_update(no_key=True, of=("self",)).filter(
         campaign_id=campaign_id, kind=kind, channel=channel, resolved_at__isnull=True
     )
     with transaction.atomic():

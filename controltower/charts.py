@@ -39,10 +39,10 @@ NO_PERFORMANCE = "No performance data yet"
 def budget_pacing_figure(
     points: Sequence[SpendPoint], *, planned: Sequence[SpendPoint], currency: str
 ) -> go.Figure:
-    """Cumulative spend against the straight-line plan."""
+    """Cumulative spend against the plan (from the first delivery, following the day)."""
     fig = go.Figure(
         layout=_layout(
-            title="Cumulative spend against the straight-line plan",
+            title="Cumulative spend against the plan",
             y_title=f"Cumulative spend ({currency})",
         )
     )
@@ -138,7 +138,7 @@ def pacing_summary(
     by_then = _planned_at(planned, last.at)
     end = planned[-1]
     return (
-        f"{sentence}; the straight-line plan had spent {_money(by_then, currency)} by then "
+        f"{sentence}; the plan had spent {_money(by_then, currency)} by then "
         f"and reaches {_money(end.amount, currency)} on {end.at:%Y-%m-%d}."
     )
 
@@ -220,7 +220,7 @@ def _marker_height(
 
 
 def _planned_at(planned: Sequence[SpendPoint], at: datetime) -> Decimal:
-    """The plan's value at ``at``, interpolated between its points (it is a straight line)."""
+    """The plan's value at ``at``, interpolated between its points (one per bucket)."""
     if at <= planned[0].at:
         return planned[0].amount
     for left, right in pairwise(planned):

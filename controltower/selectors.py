@@ -42,9 +42,11 @@ from campaigns.models import (
     ContentStatus,
     ContentVariant,
     EscalationState,
+    SlaEvaluation,
     SlaStatus,
 )
 from campaigns.selectors import campaign_plan_end
+from monitoring.selectors import Delivery, delivery_so_far
 
 #: URL sort keys → database ordering. Anything else falls back to the default.
 SORTS: dict[str, str] = {
@@ -163,6 +165,9 @@ class TowerRow:
     next_action: str = ""
     #: Open holds: work waiting for a person's decision, with the reason.
     holds: list[CampaignHold] = field(default_factory=list)
+    #: The SLA behind an "at risk" or "breached" status, and its detail.
+    sla_concern: str = ""
+    sla_concern_detail: str = ""
 
     @property
     def needs_attention(self) -> bool:
@@ -264,7 +269,8 @@ def _rows_for(campaigns: QuerySet[Campaign], now: datetime) -> list[TowerRow]:
     ).order_by("kind"):
         flags[flag.campaign_id].append(flag)
     work = campaign_work(found, flags=flags, now=now)
-    return [_row(c, now, flags[c.pk], work[c.pk]) for c in found]
+    delivery = delivery_so_far(ids)
+    return [_row(c, now, flags[c.pk], work[c.pk], delivery.get(c.pk)) for c in found]
 
 
 @dataclass(frozen=True)
@@ -275,6 +281,9 @@ class CampaignWork:
     pending_approvals: int
     holds: list[CampaignHold]
     warm_up: timedelta
+    #: Which SLA makes the campaign at risk or breached, and why ("" when on track).
+    sla_concern: str = ""
+    sla_concern_detail: str = ""
 
     @property
     def warm_up_hours(self) -> int:
@@ -344,6 +353,7 @@ def campaign_work(
         )
     )
     default_warm_up = MonitoringSettings().pacing_warm_up_hours
+    concerns = _sla_concerns([c for c in campaigns if c.sla_status != SlaStatus.ON_TRACK])
     work = {}
     for c in campaigns:
         warm_up = timedelta(hours=warm_ups.get(c.brand_id, default_warm_up))
@@ -372,8 +382,28 @@ def campaign_work(
             pending_approvals=sum(pending[c.pk].values()),
             holds=campaign_holds,
             warm_up=warm_up,
+            sla_concern=concerns.get(c.pk, ("", ""))[0],
+            sla_concern_detail=concerns.get(c.pk, ("", ""))[1],
         )
     return work
+
+
+def _sla_concerns(campaigns: list[Campaign]) -> dict[int, tuple[str, str]]:
+    """For campaigns not on track: the SLA that sets their status, and its detail — so a
+    row that says "At risk" also says what is at risk. One query for the page."""
+    if not campaigns:
+        return {}
+    wanted = {c.pk: c.sla_status for c in campaigns}
+    latest: dict[tuple[int, str], SlaEvaluation] = {}
+    for evaluation in SlaEvaluation.objects.filter(campaign_id__in=wanted).order_by(
+        "-evaluated_at", "-id"
+    )[: 40 * len(wanted)]:
+        latest.setdefault((evaluation.campaign_id, evaluation.sla), evaluation)
+    concerns: dict[int, tuple[str, str]] = {}
+    for (campaign_id, _), evaluation in sorted(latest.items()):
+        if evaluation.status == wanted[campaign_id] and campaign_id not in concerns:
+            concerns[campaign_id] = (evaluation.get_sla_display(), evaluation.detail)
+    return concerns
 
 
 def campaign_next_actions(campaigns: list[Campaign]) -> dict[int, str]:
@@ -442,12 +472,16 @@ def tower_rows(campaign_ids: Iterable[int], *, now: datetime | None = None) -> l
 
 
 def _row(
-    campaign: Campaign, now: datetime, open_flags: list[AnomalyFlag], work: CampaignWork
+    campaign: Campaign,
+    now: datetime,
+    open_flags: list[AnomalyFlag],
+    work: CampaignWork,
+    delivery: Delivery | None = None,
 ) -> TowerRow:
     started = campaign.delivery_started_at
     pacing = pace(
         total=campaign.budget_total,
-        consumed=campaign.budget_consumed,
+        consumed=delivery.consumed if delivery else campaign.budget_consumed,
         launched_at=campaign.launched_at,
         delivery_started_at=timezone.localtime(started) if started else None,
         end=timezone.localtime(campaign_plan_end(campaign)),
@@ -455,6 +489,11 @@ def _row(
         tolerance_pct=campaign.brief.sla_pacing_tolerance_pct,
         warm_up=work.warm_up,
         ended=campaign.phase in FINAL_PHASES,
+        reported_until=(
+            timezone.localtime(delivery.reported_until)
+            if delivery and delivery.reported_until
+            else None
+        ),
     )
     return TowerRow(
         campaign=campaign,
@@ -464,6 +503,8 @@ def _row(
         consumed_pct=campaign.budget_consumed_pct,
         next_action=work.next_action,
         holds=work.holds,
+        sla_concern=work.sla_concern,
+        sla_concern_detail=work.sla_concern_detail,
     )
 
 
@@ -485,7 +526,8 @@ def campaign_status(campaign: Campaign, *, now: datetime | None = None) -> Campa
         )
     }
     work = campaign_work([campaign], flags=flags, now=now)[campaign.pk]
-    row = _row(campaign, now, flags[campaign.pk], work)
+    delivery = delivery_so_far([campaign.pk]).get(campaign.pk)
+    row = _row(campaign, now, flags[campaign.pk], work, delivery)
     return CampaignStatus(work=work, pacing=row.pacing)
 
 

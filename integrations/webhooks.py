@@ -144,7 +144,9 @@ def webhook_revoke(*, subscription_id: int, user: Any) -> WebhookSubscription:
     if not policies.can_configure_monitoring(user):
         raise NotPermitted("Only admins revoke webhooks.")
     with transaction.atomic():
-        subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription_id)
+        subscription = WebhookSubscription.objects.select_for_update(no_key=True).get(
+            pk=subscription_id
+        )
         if subscription.revoked_at is None:
             subscription.revoked_at, subscription.active = timezone.now(), False
             subscription.save(update_fields=["revoked_at", "active"])
@@ -200,7 +202,9 @@ def webhook_send_test(*, subscription_id: int, user: Any) -> WebhookDelivery:
     if not policies.can_configure_monitoring(user):
         raise NotPermitted("Only admins test webhooks.")
     with transaction.atomic():
-        subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription_id)
+        subscription = WebhookSubscription.objects.select_for_update(no_key=True).get(
+            pk=subscription_id
+        )
         if subscription.revoked_at is not None:
             raise DomainError("This webhook is revoked: subscribe the URL again to test it.")
         payload = _payload(

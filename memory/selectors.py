@@ -13,6 +13,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from agents.domain.compliance import BrandRules
+from agents.domain.written_rules import read_written_rules
 from approvals import policies
 from campaigns.domain.briefs import normalise_claim
 
@@ -21,6 +22,8 @@ from .domain.entries import KINDS, evidence_summary
 from .models import Claim, EntryStatus, MemoryEntry, MemoryVersion
 
 APPROVED_CLAIM_KIND = "approved_claim"
+#: Kinds whose sentences may carry rules (placement rules, phrases the voice avoids).
+WRITTEN_RULE_KINDS = ("voice_rule", "failure_mode")
 
 
 @dataclass(frozen=True)
@@ -63,15 +66,22 @@ def brand_rules(
     extra_prohibited_claims: Iterable[str] = (),
 ) -> BrandRules:
     """The brand's rules for checking a draft: prohibited phrases and claims from active
-    memory (plus ``extra_prohibited_claims``, e.g. the brief's), and the approved claims
-    with the disclaimers each wording needs."""
+    memory (plus ``extra_prohibited_claims``, e.g. the brief's), the approved claims with
+    the disclaimers each wording needs, and what its voice rules and failure modes ban in
+    words ("keep “% off” out of subject lines": a placement rule; "never 'cheapest'": a
+    phrase the voice avoids), read by ``agents.domain.written_rules``."""
     today = today or timezone.localdate()
     phrases: list[str] = []
     prohibited: list[str] = []
-    kinds = ["prohibited_phrase", "prohibited_claim"]
+    written_texts: list[str] = []
+    kinds = ["prohibited_phrase", "prohibited_claim", *WRITTEN_RULE_KINDS]
     rows = _active_entries(brand_id).filter(kind__in=kinds).order_by("pk")
     for kind, text in rows.values_list("kind", "text"):
-        (phrases if kind == "prohibited_phrase" else prohibited).append(text)
+        if kind in WRITTEN_RULE_KINDS:
+            written_texts.append(text)
+        else:
+            (phrases if kind == "prohibited_phrase" else prohibited).append(text)
+    written = read_written_rules(written_texts)
     approved: list[str] = []
     disclaimers: dict[str, tuple[str, ...]] = {}
     for claim in _approved_claims(brand_id, today).only("wording", "variants", "disclaimers"):
@@ -84,6 +94,9 @@ def brand_rules(
         prohibited_claims=tuple(_unique([*prohibited, *extra_prohibited_claims])),
         approved_claims=tuple(_unique(approved)),
         required_disclaimers=disclaimers,
+        avoided_words=written.avoided,
+        headline_prohibited_phrases=written.headline,
+        subject_line_prohibited_phrases=written.subject_line,
     )
 
 

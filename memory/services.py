@@ -233,7 +233,9 @@ def _raise_if_invalid(errors: dict[str, list[str]], *, note_errors: list[str]) -
 def _lock_brand(brand_id: int) -> Brand:
     # TRICKY: memory writes of one brand queue up on its row, so two writers cannot both
     # pass the duplicate check and add the same fact twice.
-    return Brand.objects.select_for_update().get(pk=brand_id)
+    # NO KEY: every audit event names its brand, and its foreign key is checked at
+    # commit (approvals.services, "Lock order").
+    return Brand.objects.select_for_update(no_key=True).get(pk=brand_id)
 
 
 def _lock_entry(brand: Brand, entry_id: int, expected_version: int | None) -> MemoryEntry:
@@ -460,7 +462,9 @@ def claim_review(
     never the person who proposed it; a rejection says why."""
     today = today or timezone.localdate()
     with transaction.atomic():
-        claim = Claim.objects.select_for_update().select_related("brand").get(pk=claim_id)
+        claim = (
+            Claim.objects.select_for_update(of=("self",)).select_related("brand").get(pk=claim_id)
+        )
         refusal = policies.claim_review_refusal(reviewer, claim)
         if refusal:
             raise NotPermitted(refusal)
@@ -528,7 +532,9 @@ def _retire_renewed(renewal: Claim, reviewer: Any) -> None:
 def claim_retire(*, claim_id: int, user: Any, note: str) -> Claim:
     """Withdraw a pending or approved claim: from now on drafts using it need legal review."""
     with transaction.atomic():
-        claim = Claim.objects.select_for_update().select_related("brand").get(pk=claim_id)
+        claim = (
+            Claim.objects.select_for_update(of=("self",)).select_related("brand").get(pk=claim_id)
+        )
         if not policies.can_retire_claims(user, claim.brand):
             raise NotPermitted("You cannot retire this brand's claims.")
         if claim.status not in LIVE_STATUSES:

@@ -4,7 +4,8 @@ a person's escalations and notifications. Callers decide who may see the campaig
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -23,6 +24,49 @@ from .models import (
     Notification,
     Silence,
 )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a campaign spent, and how far its delivery had been reported when it had."""
+
+    consumed: Decimal
+    reported_until: datetime | None
+
+
+def delivery_so_far(campaign_ids: list[int]) -> dict[int, Delivery]:
+    """Each campaign's spend and how far its delivery has been reported — the sandbox
+    market's cursor, else the end of the latest hour with telemetry — read in ONE
+    statement. TRICKY: separate reads could straddle a delivery's commit and compare
+    spend from before it with a plan up to after it: an underspend that never was."""
+    from django.db.models import DateTimeField, ExpressionWrapper, Max, OuterRef, Subquery
+
+    from campaigns.models import PerformanceSample
+
+    from .models import SandboxCursor
+
+    last_hour = (
+        PerformanceSample.objects.filter(campaign=OuterRef("pk"))
+        .order_by()
+        .values("campaign")
+        .annotate(last=Max("bucket_start"))
+        .values("last")
+    )
+    cursor = SandboxCursor.objects.filter(campaign=OuterRef("pk")).values("delivered_until")
+    rows = (
+        Campaign.objects.filter(pk__in=campaign_ids)
+        .annotate(
+            last_hour_end=ExpressionWrapper(
+                Subquery(last_hour) + timedelta(hours=1), output_field=DateTimeField()
+            ),
+            cursor=Subquery(cursor, output_field=DateTimeField()),
+        )
+        .values_list("pk", "budget_consumed", "cursor", "last_hour_end")
+    )
+    return {
+        pk: Delivery(consumed=consumed, reported_until=cursor or last_hour_end)
+        for pk, consumed, cursor, last_hour_end in rows
+    }
 
 
 def unread_count(user_id: int) -> int:

@@ -66,10 +66,25 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+#: How ``make run`` starts its worker (controltower/management/commands/runstack.py):
+#: the default prefork pool with two child processes.
+RUN_POOL = {"pool": "prefork", "concurrency": 2}
+
+
 @contextmanager
-def celery_worker(log: Path, *, purge: bool = True, **env: str) -> Iterator[subprocess.Popen]:
+def celery_worker(
+    log: Path,
+    *,
+    purge: bool = True,
+    pool: str = "solo",
+    concurrency: int = 1,
+    name: str = "",
+    **env: str,
+) -> Iterator[subprocess.Popen]:
     """A real worker process consuming the test broker (queue purged first unless
-    ``purge`` is off), with ``env`` added to its environment."""
+    ``purge`` is off), with ``env`` added to its environment. ``pool``/``concurrency``
+    as ``celery worker`` takes them (``**RUN_POOL``: as ``make run`` starts it); give
+    each of several workers its own ``name``."""
     from controltower.celery import app
 
     if purge:
@@ -84,7 +99,9 @@ def celery_worker(log: Path, *, purge: bool = True, **env: str) -> Iterator[subp
                 "controltower",
                 "worker",
                 "--pool",
-                "solo",
+                pool,
+                *(["--concurrency", str(concurrency)] if pool != "solo" else []),
+                *(["--hostname", f"{name}@%h"] if name else []),
                 "--loglevel",
                 "INFO",
                 "--without-mingle",

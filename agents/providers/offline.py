@@ -10,18 +10,42 @@ model's.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
-from agents.domain.compliance import CHANNEL_LIMITS
+from agents.domain.compliance import (
+    CHANNEL_LIMITS,
+    BrandRules,
+    channel_limits,
+    check_variant,
+    claims_fit,
+    claims_misfit_reason,
+    mentions,
+    required_claim_text,
+)
+from agents.domain.copy_check import InternalNotes, internal_leaks
+from agents.domain.copywriting import (
+    Angle,
+    CopyFacts,
+    Lead,
+    Line,
+    body_options,
+    headline_key,
+    headline_options,
+    offer_phrasings,
+    quoted_line,
+    read_audience,
+    rotated,
+    seeded,
+)
 from agents.domain.handoffs import (
     Arm,
     CrmV1,
     DraftsV1,
     DraftVariant,
     ExperimentV1,
+    HandoffInvalid,
     LeadScore,
     Observation,
     PerformanceV1,
@@ -32,6 +56,7 @@ from agents.domain.handoffs import (
     Segment,
 )
 from agents.domain.leads import LeadFacts, score_lead
+from agents.domain.written_rules import read_written_rules
 from campaigns.domain.briefs import normalise_claim
 
 LABEL = "offline composer"
@@ -61,9 +86,12 @@ class BriefFacts:
     tone: str = ""
     offer: str = ""
     required_claims: Sequence[str] = ()
+    prohibited_claims: Sequence[str] = ()
     voice_rules: Sequence[str] = ()
     memory: Sequence[MemoryNote] = ()
     contacts: int = 0  # first-party contacts the brand uploaded
+    # Headlines the brand has already drafted or published: a new campaign avoids them.
+    existing_headlines: Sequence[str] = ()
 
     def notes(self, *kinds: str) -> list[MemoryNote]:
         return [note for note in self.memory if note.kind in kinds]
@@ -138,21 +166,31 @@ class AudienceFacts:
 
 
 def compose_research(brief: BriefFacts, audience: AudienceFacts) -> ResearchV1:
-    """Segments from the brand's memory first (they carry evidence), else the brief's ICP."""
-    segments = [
-        Segment(
-            name=_fit(note.text.split(":")[0].split("—")[0].strip() or note.text, 300),
-            rationale=_fit(f"In the brand's memory: {note.text}", 2000),
-            contacts=audience.reachable if i == 0 else 0,
-            cites=[note.ref],
+    """The brief's audience first (the campaign is for them, and the brand's uploaded
+    contacts are the only count there is), then the brand's remembered segments as
+    alternatives. A remembered segment gets no contact count: none was measured for it."""
+    segments = []
+    if brief.audience:
+        segments.append(
+            Segment(
+                name=_fit(brief.audience),
+                rationale=_fit(f"The brief's audience: {brief.audience}", 2000),
+                contacts=audience.reachable,
+            )
         )
-        for i, note in enumerate(brief.notes("segment")[:3])
-    ]
+    for note in brief.notes("segment")[: 3 - len(segments)]:
+        segments.append(
+            Segment(
+                name=_fit(note.text.split(":")[0].split("—")[0].strip() or note.text, 300),
+                rationale=_fit(f"In the brand's memory: {note.text}", 2000),
+                cites=[note.ref],
+            )
+        )
     if not segments:
         segments = [
             Segment(
-                name=_fit(brief.audience or f"{brief.brand_name} customers"),
-                rationale=_fit(f"The brief's ICP: {brief.audience or 'not stated'}", 2000),
+                name=_fit(f"{brief.brand_name} customers"),
+                rationale="The brief names no audience; the brand's own customers.",
                 contacts=audience.reachable,
             )
         ]
@@ -175,48 +213,292 @@ def compose_research(brief: BriefFacts, audience: AudienceFacts) -> ResearchV1:
 
 
 def compose_drafts(brief: BriefFacts, segment: str = "") -> DraftsV1:
-    """Two variants per channel: one leads with the benefit, one with the offer (or with
-    an angle the brand's memory says worked). Each cites the memory it used."""
-    variants = []
-    # A required claim that is in the brand's registry carries its disclaimers and is
-    # cited by its ref; the checker would hold back a draft that left a disclaimer out.
-    registry = {normalise_claim(note.text): note for note in brief.notes("approved_claim")}
-    used = [registry[key] for c in brief.required_claims if (key := normalise_claim(c)) in registry]
-    claim_line = " ".join(
-        [f"{c.rstrip('.')}." for c in brief.required_claims]
-        + [d for note in used for d in note.disclaimers]
-    )
-    claim_cites = [note.ref for note in used]
-    voice = brief.notes("voice_rule")[:3]
-    voice_cites = [note.ref for note in voice] or [
-        _fit(f"voice: {rule}") for rule in brief.voice_rules[:3]
-    ]
-    angle = next(iter(brief.notes("working_angle")), None)
-    for channel in brief.channels:
-        limits = CHANNEL_LIMITS.get(channel, {"headline": 100, "body": 500})
-        angles = [
-            (f"{brief.title}: {brief.objective}", _sentences(brief.objective, brief.offer), []),
-            (
-                f"{brief.offer or brief.title} from {brief.brand_name}",
-                _sentences(_angle_line(angle.text) if angle else brief.offer, brief.objective),
-                [angle.ref] if angle else [],
-            ),
-        ]
-        for headline, body, extra_cites in angles:
-            text = _sentences(body, claim_line)
-            variants.append(
-                DraftVariant(
-                    channel=channel,
-                    headline=_fit(headline, limits["headline"]),
-                    # TRICKY: claims go first when the body is cut to the channel's limit,
-                    # so a required claim is never the part that gets dropped.
-                    body=_fit_keeping(text, claim_line, limits["body"]),
-                    claims=list(brief.required_claims),
-                    cites=[*voice_cites, *claim_cites, *extra_cites],
-                    segment=_fit(segment),
-                )
+    """Two variants per channel, written for the brief's audience and offer: one leads
+    with the offer (or, without one, with whom it is for), the other with an angle the
+    brand's memory says worked (or the claim, or the brand). Each fits its channel without
+    a word cut, keeps the brand's rules (placement rules too), carries the required claims
+    with their disclaimers, and cites the memory it used. The brief's title, objective and
+    targets never become copy. Variety: templates are tried in an order seeded by the
+    campaign, channel and variant, and headlines the brand already used are skipped.
+
+    A channel whose body cannot hold the required claims and their disclaimers at all is
+    left out (``channels_left_out`` says why); when that leaves nothing, the handoff
+    cannot be made and ``HandoffInvalid`` says why, which escalates the run."""
+    writer = _Writer.for_brief(brief)
+    taken = _Taken(by_brand={headline_key(h) for h in brief.existing_headlines})
+    written: dict[str, list[DraftVariant]] = {}
+    # TRICKY: short headlines are the scarce ones (search ads hold 30 characters), so the
+    # tightest channels choose first; the variants still come out in the brief's order.
+    for channel in sorted(brief.channels, key=lambda c: channel_limits(c)["headline"]):
+        if not claims_fit(channel, writer.facts.claim_line):
+            continue
+        for index, lead in enumerate(writer.leads()):
+            variant = writer.variant(channel, index, lead, taken=taken)
+            if variant is None:
+                continue
+            taken.add(channel, variant.headline, variant.body)
+            segment_name = _fit(segment or brief.audience)
+            written.setdefault(channel, []).append(
+                variant.model_copy(update={"segment": segment_name})
             )
+    variants = [v for channel in brief.channels for v in written.pop(channel, [])]
+    if not variants:
+        # TRICKY: DraftsV1 needs one variant at least; an empty handoff is an invalid one,
+        # and saying so escalates the run with the reason rather than retrying it.
+        reasons = list(channels_left_out(brief).values()) or ["No draft passes the brand's rules."]
+        raise HandoffInvalid("drafts", reasons)
     return DraftsV1(campaign_id=brief.campaign_id, variants=variants)
+
+
+def channels_left_out(brief: BriefFacts) -> dict[str, str]:
+    """The brief's channels that cannot carry its required claims, and why ("The
+    disclaimer for “…” does not fit the 90-character search-ads description.")."""
+    pairs = _claim_pairs(brief)
+    reasons = {channel: claims_misfit_reason(channel, pairs) for channel in brief.channels}
+    return {channel: reason for channel, reason in reasons.items() if reason}
+
+
+def brief_rules(brief: BriefFacts) -> BrandRules:
+    """The brand's rules as the brief's facts carry them (what ``memory.selectors.
+    brand_rules`` reads from the database): the composer checks its own copy with them."""
+    approved = {note.text: tuple(note.disclaimers) for note in brief.notes("approved_claim")}
+    written = read_written_rules(
+        [*brief.voice_rules, *(n.text for n in brief.notes("voice_rule", "failure_mode"))]
+    )
+    return BrandRules(
+        prohibited_phrases=tuple(n.text for n in brief.notes("prohibited_phrase")),
+        prohibited_claims=(
+            *(n.text for n in brief.notes("prohibited_claim")),
+            *brief.prohibited_claims,
+        ),
+        approved_claims=(*approved, *brief.required_claims),
+        required_disclaimers={claim: d for claim, d in approved.items() if d},
+        avoided_words=written.avoided,
+        headline_prohibited_phrases=written.headline,
+        subject_line_prohibited_phrases=written.subject_line,
+    )
+
+
+def _claim_pairs(brief: BriefFacts) -> list[tuple[str, tuple[str, ...]]]:
+    """Each required claim with the disclaimers its registry entry demands."""
+    registry = {normalise_claim(note.text): note for note in brief.notes("approved_claim")}
+    pairs = []
+    for claim in brief.required_claims:
+        note = registry.get(normalise_claim(claim))
+        pairs.append((claim, tuple(note.disclaimers) if note else ()))
+    return pairs
+
+
+#: How many wordings a body's sentences come in (see ``copywriting.body_options``).
+BODY_STYLES = 4
+
+#: What the tightest channels (search and display ads) can hold as a headline.
+SHORT_HEADLINE = min(limits["headline"] for limits in CHANNEL_LIMITS.values())
+
+
+@dataclass
+class _Taken:
+    """Headlines already used: by the brand's other campaigns, and by this campaign (on
+    which channel). A channel's variants never share one; a new campaign takes one the
+    brand used before only when nothing else fits."""
+
+    by_brand: set[tuple[str, ...]]
+    by_channel: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
+    bodies: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, channel: str, headline: str, body: str) -> None:
+        self.by_channel.setdefault(channel, set()).add(headline_key(headline))
+        self.bodies.setdefault(channel, set()).add(body)
+
+    def preference(self, channel: str, headline: str) -> int | None:
+        """0: fresh; 1: used on another channel of this campaign only; 2: used by another
+        of the brand's campaigns; None: used on this channel already."""
+        key = headline_key(headline)
+        if key in self.by_channel.get(channel, set()):
+            return None
+        if key in self.by_brand:
+            return 2
+        return 1 if any(key in used for used in self.by_channel.values()) else 0
+
+
+@dataclass(frozen=True)
+class _Writer:
+    """Writes one campaign's variants from its facts, checking each against the brand's
+    rules and the brief's internal notes before it is chosen."""
+
+    brief: BriefFacts
+    facts: CopyFacts
+    rules: BrandRules
+    internal: InternalNotes
+    cites: tuple[str, ...]  # voice rules and claims: every variant rests on them
+    checked: dict[tuple[bool, str, str, tuple[str, ...]], bool] = field(
+        default_factory=dict, compare=False
+    )
+
+    @classmethod
+    def for_brief(cls, brief: BriefFacts) -> _Writer:
+        pairs = _claim_pairs(brief)
+        angles = tuple(
+            Angle(line, note.ref)
+            for note in brief.notes("working_angle")
+            if (line := quoted_line(note.text))
+        )[:2]
+        facts = CopyFacts(
+            brand=brief.brand_name,
+            offer=brief.offer,
+            audience=read_audience(brief.audience),
+            angles=angles,
+            claims=tuple(brief.required_claims),
+            claim_line=required_claim_text(pairs),
+            disclaimers=tuple(d for _, ds in pairs for d in ds if d.strip()),
+        )
+        registry = {normalise_claim(n.text): n.ref for n in brief.notes("approved_claim")}
+        claim_cites = [
+            registry[key] for c in brief.required_claims if (key := normalise_claim(c)) in registry
+        ]
+        voice = [note.ref for note in brief.notes("voice_rule")[:3]] or [
+            _fit(f"voice: {rule}") for rule in brief.voice_rules[:3]
+        ]
+        return cls(
+            brief=brief,
+            facts=facts,
+            rules=brief_rules(brief),
+            internal=InternalNotes(
+                title=brief.title,
+                objective=brief.objective,
+                customer_facing=(brief.offer, *brief.required_claims),
+            ),
+            cites=tuple(dict.fromkeys([*voice, *claim_cites])),
+        )
+
+    def leads(self) -> list[Lead]:
+        first = Lead.OFFER if self.facts.offer else Lead.WELCOME
+        second = Lead.STORY if self.facts.angles or self.facts.claims else Lead.WELCOME
+        return [first, second if second != first else Lead.STORY]
+
+    def variant(
+        self,
+        channel: str,
+        index: int,
+        lead: Lead,
+        *,
+        taken: _Taken,
+    ) -> DraftVariant | None:
+        """The first body and headline, in the seeded order, that fit and pass."""
+        key = (self.brief.campaign_id, channel, index)
+        style = seeded(range(12), *key, "body")
+        body = self._body(channel, lead, style=style, used=taken.bodies.get(channel, set()))
+        if body is None:
+            return None
+        for headline in self._headlines(channel, lead, key, taken):
+            findings = check_variant(
+                channel=channel,
+                headline=headline.text,
+                body=body.text,
+                claims=self.facts.claims,
+                rules=self.rules,
+            )
+            if findings:
+                continue
+            refs = sorted(headline.refs | body.refs | self._rule_refs(channel))
+            return DraftVariant(
+                channel=channel,
+                headline=headline.text,
+                body=body.text,
+                claims=list(self.facts.claims),
+                cites=list(dict.fromkeys([*self.cites, *refs]))[:20],
+            )
+        return None
+
+    def _body(self, channel: str, lead: Lead, *, style: int, used: set[str]) -> Line | None:
+        """The best body that fits and passes, unlike the channel's other variant: the
+        best of another wording first, then a shorter body; the same body only when
+        nothing else fits (where only the claims fit, both variants carry just them)."""
+        limit = channel_limits(channel)["body"]
+
+        def fitting(wording: int) -> Iterator[Line]:
+            for body in body_options(self.facts, lead=lead, channel=channel, style=wording):
+                if (
+                    body.text
+                    and len(body.text) <= limit
+                    and self._passes(channel, headline="", body=body.text, claims=self.facts.claims)
+                ):
+                    yield body
+
+        best = [next(fitting(style + offset), None) for offset in range(BODY_STYLES)]
+        for body in best:
+            if body is not None and body.text not in used:
+                return body
+        for body in fitting(style):
+            if body.text not in used:
+                return body
+        return best[0]
+
+    def _headlines(
+        self,
+        channel: str,
+        lead: Lead,
+        key: tuple[object, ...],
+        taken: _Taken,
+    ) -> list[Line]:
+        """Headlines that fit and pass, best first: fresh ones before reused ones (see
+        ``_Taken.preference``), and within each, the variant's lead's templates in their
+        seeded order, then the other leads'."""
+        limit = channel_limits(channel)["headline"]
+        offer_ok = self._offer_allowed_in_headline(channel)
+        pools = [lead, *(other for other in Lead if other != lead)]
+        fitting: list[tuple[tuple[int, bool], Line]] = []
+        for pool in pools:
+            templates = headline_options(self.facts, lead=pool, channel=channel, offer_ok=offer_ok)
+            for phrasings in rotated(templates, *key, pool):
+                for line in phrasings:
+                    preference = taken.preference(channel, line.text)
+                    if len(line.text) > limit or preference is None:
+                        continue
+                    if self._passes(channel, headline=line.text, body="", claims=()):
+                        # A roomy channel leaves the shortest headlines to the tight ones.
+                        scarce = limit > SHORT_HEADLINE and len(line.text) <= SHORT_HEADLINE
+                        fitting.append(((preference, scarce), line))
+        ordered = [line for _, line in sorted(fitting, key=lambda found: found[0])]
+        return list({headline_key(line.text): line for line in ordered}.values())
+
+    def _passes(self, channel: str, *, headline: str, body: str, claims: Sequence[str]) -> bool:
+        """No finding at all (not even a warning) from the brand's rules or the copy check.
+        Remembered: the same line is tried for many variants and channels."""
+        # Only an email's headline meets other rules (subject lines); limits are checked
+        # by the callers, so the channel matters no further.
+        key = (channel == "email", headline, body, tuple(claims))
+        if key not in self.checked:
+            findings = check_variant(
+                channel="email" if key[0] else "",
+                headline=headline,
+                body=body,
+                claims=claims,
+                rules=self.rules,
+            )
+            self.checked[key] = not findings and not internal_leaks(
+                headline=headline, body=body, notes=self.internal
+            )
+        return self.checked[key]
+
+    def _offer_allowed_in_headline(self, channel: str) -> bool:
+        """Where the brand keeps part of the offer out of headlines ("keep “% off” out of
+        subject lines"), no headline there says the offer in any words: "Save 20 %" is the
+        discount-led subject line the rule is about, even without "% off"."""
+        banned = [*self.rules.headline_prohibited_phrases]
+        if channel == "email":
+            banned += self.rules.subject_line_prohibited_phrases
+        phrasings = offer_phrasings(self.facts.offer)
+        return not any(mentions(text, phrase) for text in phrasings for phrase in banned)
+
+    def _rule_refs(self, channel: str) -> set[str]:
+        """The memory entries whose placement rules shaped this channel's headline."""
+        refs = set()
+        for note in self.brief.notes("voice_rule", "failure_mode"):
+            written = read_written_rules([note.text])
+            if written.headline or (channel == "email" and written.subject_line):
+                refs.add(note.ref)
+        return refs
 
 
 # --- Experimentation -------------------------------------------------------------------
@@ -323,14 +605,30 @@ def compose_performance(facts: DeliveryFacts) -> PerformanceV1:
                 note=f"{facts.spend:.2f} of {facts.budget:.2f} spent",
             )
         )
+    if facts.impressions and facts.spend:
+        observations.append(
+            Observation(
+                metric="CPM",
+                value=round(1000 * facts.spend / facts.impressions, 2),
+                verdict="watch" if facts.open_flags else "on track",
+                note="over the whole campaign; the open flags say where it moved",
+            )
+        )
     off = [o.metric for o in observations if o.verdict == "off track"]
-    summary = (
-        "No delivery yet: nothing to judge."
-        if not facts.impressions
-        else f"Off track on {', '.join(off)}."
-        if off
-        else "On track on every measure watched."
-    )
+    if not facts.impressions:
+        summary = "No delivery yet: nothing to judge."
+    elif facts.open_flags:
+        # An open flag is why the agent was asked: never call the campaign "on track"
+        # next to it.
+        summary = _fit(
+            f"Open flag: {facts.open_flags[0]}"
+            + (f" (and {len(facts.open_flags) - 1} more)" if len(facts.open_flags) > 1 else "")
+            + (f". Off track on {', '.join(off)}." if off else ". The other measures are on track.")
+        )
+    elif off:
+        summary = f"Off track on {', '.join(off)}."
+    else:
+        summary = "On track on every measure watched."
     return PerformanceV1(campaign_id=facts.campaign_id, observations=observations, summary=summary)
 
 
@@ -423,27 +721,3 @@ def _fit(text: str, limit: int = 300) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
     return f"{cut}…"
-
-
-def _angle_line(angle: str) -> str:
-    """The customer-facing line of a working angle: the words it quotes ("Lead with
-    freshness: “roasted to order”" → "Roasted to order"), else the angle as written."""
-    quoted = re.search(r"[“\"]([^”\"]+)[”\"]", angle)
-    if not quoted:
-        return angle
-    line = quoted.group(1).strip().rstrip(",;:")
-    return line[:1].upper() + line[1:]
-
-
-def _sentences(*parts: str) -> str:
-    """Parts joined as sentences: each ends with a full stop unless it already ends
-    with punctuation; spacing normalised."""
-    cleaned = [" ".join(part.split()) for part in parts]
-    return " ".join(p if p[-1] in '.!?…”"' else f"{p}." for p in cleaned if p)
-
-
-def _fit_keeping(text: str, must_keep: str, limit: int) -> str:
-    if len(text) <= limit or not must_keep:
-        return _fit(text, limit)
-    head = _fit(text.replace(must_keep, "").strip(), max(1, limit - len(must_keep) - 1))
-    return f"{must_keep} {head}"[:limit] if len(must_keep) < limit else _fit(must_keep, limit)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import OperationalError
 from pydantic import BaseModel
 
 from agents import providers, services
@@ -103,20 +104,32 @@ SPECIALISTS: dict[str, Specialist] = {
 
 def run_specialist(*, run_id: int, last_try: bool = False) -> AgentRun | None:
     """Do one run's work, once. Raises ``providers.ModelUnavailable`` (after releasing
-    the run) when the model could not be reached and a retry is still allowed."""
+    the run) when the model could not be reached and a retry is still allowed, and a
+    database ``OperationalError`` (after releasing the run, so the task's retry can claim
+    it again at once) — the task retries both. A run whose campaign is paused or
+    escalated is not claimed at all: it waits (``agent_run_claim``)."""
     claim = services.agent_run_claim(run_id=run_id)
     if claim is None:
         return None
+    try:
+        return _work(claim, last_try=last_try or not services.agent_run_attempts_left(claim))
+    except OperationalError as exc:
+        # TRICKY: a database blip after the claim (a lock timeout, a lost connection)
+        # rolls back what this attempt was writing, but the claim itself committed: the
+        # run reads "running" with a live lease, and the task's retry would find it
+        # held and do nothing — the run stranded until the reaper. Give it back first.
+        # (If the database is gone altogether this fails too; then the lease runs out
+        # and the reaper re-queues it.)
+        services.agent_run_release(claim=claim, error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _work(claim: services.RunHold, *, last_try: bool) -> AgentRun | None:
     specialist = SPECIALISTS[claim.agent]
     run = AgentRun.objects.select_related("campaign__brand", "campaign__brief", "consumes").get(
-        pk=run_id
+        pk=claim.run_id
     )
     phase = Phase(run.campaign.phase)
-    if phase in (Phase.PAUSED, Phase.ESCALATED) and claim.agent not in ALWAYS_WORKING:
-        # An escalation (or a pause) stops the agents' work on the campaign until a
-        # person resolves it; the run waits in the queue and the reaper re-sends it.
-        services.agent_run_release(claim=claim, error=f"Waiting: the campaign is {phase.label}.")
-        return None
     if phase in (Phase.CANCELLED, Phase.COMPLETED) and claim.agent not in ALWAYS_WORKING:
         return services.agent_run_complete(
             claim=claim, usage=services.Usage(), commit=lambda held: True
@@ -143,9 +156,12 @@ def run_specialist(*, run_id: int, last_try: bool = False) -> AgentRun | None:
         raise
     except HandoffInvalid as exc:  # what it consumed no longer passes its schema
         return services.agent_run_escalate(claim=claim, reason=str(exc), kind="handoff_invalid")
+    except OperationalError:
+        raise  # the database, not the work: run_specialist releases it for the retry
     except Exception as exc:
-        # A bug, not a verdict on the work: give the run back (the reaper re-sends it,
-        # and MAX_ATTEMPTS bounds the retries) and let the task fail loudly.
+        # A bug, not a verdict on the work: give the run back (the reaper re-sends it)
+        # and let the task fail loudly. CONTROLTOWER_AGENT_MAX_ATTEMPTS bounds it: the
+        # attempt that uses the last one fails the run and escalates, with this error.
         services.agent_run_release(claim=claim, error=f"{type(exc).__name__}: {exc}")
         raise
     return services.agent_run_complete(

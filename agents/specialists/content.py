@@ -11,11 +11,14 @@ from functools import partial
 
 from agents import services
 from agents.domain.compliance import CHANNEL_LIMITS, blocks, check_variant
+from agents.domain.copy_check import InternalNotes, internal_leaks
 from agents.domain.handoffs import DraftsV1, ResearchV1
 from agents.models import AgentRun
 from agents.providers.offline import compose_drafts
 from approvals.domain.audit import Actor
 from approvals.services import action_propose, audit_record
+from campaigns.domain.briefs import CHANNELS
+from campaigns.models import CampaignHold, HoldKind
 
 from . import Assignment, Specialist
 from .facts import as_data, brief_facts, plan_steps
@@ -34,6 +37,11 @@ class Content(Specialist):
 
     def assign(self, run: AgentRun) -> Assignment | None:
         facts = brief_facts(run.campaign)
+        # Channels whose required claims cannot fit are not asked for: a draft there
+        # would either cut a claim or break the limit. They become holds on commit.
+        facts = replace(facts, channels=_channels_to_draft(run))
+        if not facts.channels:
+            return None
         segment = ""
         if run.consumes is not None and run.consumes.kind == "research":
             research = services.handoff_read(run.consumes)
@@ -52,10 +60,21 @@ class Content(Specialist):
             partial(compose_drafts, facts, segment),
         )
 
-    def commit(self, run: AgentRun, drafts: DraftsV1) -> bool:
+    def commit(self, run: AgentRun, drafts: DraftsV1 | None) -> bool:
         from memory.selectors import brand_rules
 
         campaign, brief = run.campaign, run.campaign.brief
+        # Lock order (approvals.services): the campaign's open holds before any audit
+        # event, so opening or clearing one below never waits behind the chain head.
+        list(
+            CampaignHold.objects.select_for_update(of=("self",)).filter(
+                campaign=campaign, resolved_at__isnull=True
+            )
+        )
+        for channel, reason in _claim_misfits(run).items():
+            _hold(run, channel, f"{reason} No drafts were written for it.", _misfit_ways(channel))
+        if drafts is None:
+            return True
         rules = brand_rules(campaign.brand_id, extra_prohibited_claims=brief.prohibited_claims)
         # The brief's required claims may be used in drafts; whether legal must still
         # clear them is the gate's call (claims not in the registry go to legal).
@@ -64,6 +83,7 @@ class Content(Specialist):
         )
         actor = Actor.for_agent(self.name)
         passed, held = [], []
+        held_by_channel: dict[str, list[list[str]]] = {}
         for variant in drafts.variants:
             findings = check_variant(
                 channel=variant.channel,
@@ -71,9 +91,12 @@ class Content(Specialist):
                 body=variant.body,
                 claims=variant.claims,
                 rules=rules,
+            ) + internal_leaks(
+                headline=variant.headline, body=variant.body, notes=InternalNotes.of_brief(brief)
             )
             if blocks(findings):
                 held.append([f.message for f in findings])
+                held_by_channel.setdefault(variant.channel, []).append(held[-1])
                 audit_record(
                     actor=actor,
                     action="content.held_back",
@@ -84,6 +107,7 @@ class Content(Specialist):
                 )
             else:
                 passed.append(variant)
+        _holds_for_drafts(run, passed=passed, held=held_by_channel)
         if not passed:
             found = tuple(sorted({m for findings in held for m in findings}))
             services.agent_run_stop(
@@ -125,3 +149,108 @@ class Content(Specialist):
                 consumes=handoff,
             )
         return True
+
+
+# --- What the content agent cannot do alone: holds a person decides --------------------
+
+
+def _requested_channels(run: AgentRun) -> list[str]:
+    """The channels this run drafts: the brief's, or those a person asked to redraft."""
+    asked = (run.inputs or {}).get("channels")
+    channels = list(run.campaign.brief.channels)
+    return [c for c in channels if c in asked] if isinstance(asked, list) else channels
+
+
+def _claim_misfits(run: AgentRun) -> dict[str, str]:
+    """Requested channels whose required claims (with the disclaimers the registry
+    demands) cannot fit the channel's body at all, and why, in words."""
+    from agents.domain.compliance import claims_misfit_reason
+    from campaigns.domain.briefs import normalise_claim
+    from memory.selectors import brand_rules
+
+    claims = list(run.campaign.brief.required_claims)
+    if not claims:
+        return {}
+    rules = brand_rules(run.campaign.brand_id)
+    disclaimers = {
+        normalise_claim(c): (d,) if isinstance(d, str) else tuple(d)
+        for c, d in rules.required_disclaimers.items()
+    }
+    pairs = [(c, disclaimers.get(normalise_claim(c), ())) for c in claims]
+    misfits = {}
+    for channel in _requested_channels(run):
+        reason = claims_misfit_reason(channel, pairs)
+        if reason:
+            misfits[channel] = reason
+    return misfits
+
+
+def _channels_to_draft(run: AgentRun) -> list[str]:
+    misfits = _claim_misfits(run)
+    return [c for c in _requested_channels(run) if c not in misfits]
+
+
+def _misfit_ways(channel: str) -> list[str]:
+    label = CHANNELS.get(channel, channel)
+    return [
+        "Shorten the claim's disclaimer, or reword the claim, in the claims registry "
+        f"(legal approves it), then ask for new {label} drafts.",
+        f"Drop {label}: resolve this with a note, and the campaign goes ahead on its other "
+        "channels.",
+    ]
+
+
+def _holds_for_drafts(run: AgentRun, *, passed: list, held: dict[str, list[list[str]]]) -> None:
+    """A requested channel with no draft that passed says so, with the checker's
+    findings; a channel that now has drafts needs no decision any more."""
+    from campaigns.services import holds_clear
+
+    drafted = {variant.channel for variant in passed}
+    actor = Actor.for_agent("content")
+    for channel in _channels_to_draft(run):
+        label = CHANNELS.get(channel, channel)
+        if channel in drafted:
+            holds_clear(
+                campaign_id=run.campaign_id,
+                kind=HoldKind.NO_DRAFTS,
+                channel=channel,
+                actor=actor,
+                resolution=f"New {label} drafts passed the brand's checks.",
+            )
+        elif channel in held:
+            findings = sorted({m for f in held[channel] for m in f})
+            n = len(held[channel])
+            _hold(
+                run,
+                channel,
+                f"{n} draft{'s' if n != 1 else ''} held back — " + " ".join(findings[:3]),
+                [
+                    "Read each finding: fix the brand rule or claim it names (brand memory, "
+                    f"claims registry), then ask for new {label} drafts.",
+                    f"Drop {label}: resolve this with a note, and the campaign goes ahead on "
+                    "its other channels.",
+                ],
+            )
+        else:
+            _hold(
+                run,
+                channel,
+                "The content agent wrote no drafts for it.",
+                [
+                    f"Ask for new {label} drafts.",
+                    f"Drop {label}: resolve this with a note.",
+                ],
+            )
+
+
+def _hold(run: AgentRun, channel: str, reason: str, ways_out: list[str]) -> None:
+    from campaigns.services import hold_open
+
+    hold_open(
+        campaign_id=run.campaign_id,
+        kind=HoldKind.NO_DRAFTS,
+        channel=channel,
+        reason=reason,
+        ways_out=ways_out,
+        actor=Actor.for_agent("content"),
+    )

@@ -30,10 +30,36 @@ def brief_facts(campaign: Campaign) -> BriefFacts:
         tone=brief.tone,
         offer=brief.offer,
         required_claims=list(brief.required_claims),
+        prohibited_claims=list(brief.prohibited_claims),
         voice_rules=list(campaign.brand.voice_rules or []),
         memory=memory_notes(campaign.brand_id),
         contacts=audience_facts(campaign.brand_id).total,
+        existing_headlines=brand_headlines(campaign.brand_id),
     )
+
+
+#: How many of a brand's latest headlines a new campaign is told to avoid.
+HEADLINES_REMEMBERED = 300
+
+
+def brand_headlines(brand_id: int, *, limit: int = HEADLINES_REMEMBERED) -> tuple[str, ...]:
+    """The brand's latest headlines, drafted (waiting at the gate or decided) or cleared
+    and published, newest first: so a new campaign's copy does not repeat an old one."""
+    from approvals.models import ApprovalRequest
+    from campaigns.models import ContentVariant
+
+    drafted = (
+        ApprovalRequest.objects.filter(brand_id=brand_id, action_type="publish_content")
+        .order_by("-created_at", "-id")
+        .values_list("payload__headline", flat=True)[:limit]
+    )
+    cleared = (
+        ContentVariant.objects.filter(campaign__brand_id=brand_id)
+        .order_by("-created_at", "-id")
+        .values_list("headline", flat=True)[:limit]
+    )
+    found = [h for h in [*drafted, *cleared] if isinstance(h, str) and h]
+    return tuple(dict.fromkeys(found))
 
 
 def memory_notes(brand_id: int) -> tuple[MemoryNote, ...]:

@@ -7,6 +7,7 @@ bad brief gets the same clear message wherever it comes from.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -34,6 +35,37 @@ SUCCESS_METRICS: dict[str, str] = {
     "roas": "Return on ad spend",
     "revenue": "Revenue",
 }
+
+
+@dataclass(frozen=True)
+class Limit:
+    """How much one field of a brief may hold: ``chars`` per text (per item, for a
+    list) and, for a list, at most ``items`` of them."""
+
+    chars: int
+    items: int | None = None
+
+
+#: Every text and list of a brief is bounded, here and only here: the form's fields,
+#: the API's serializer and :func:`validate_brief` all take their numbers from it. A
+#: brief is read by people and agents and sent to a model whole, so nothing in it may
+#: be unbounded (issue 13: a brief with 100,000 channels was accepted, 900 kB).
+LIMITS: dict[str, Limit] = {
+    "title": Limit(chars=200),
+    "objective": Limit(chars=5000),
+    "audience": Limit(chars=5000),
+    "tone": Limit(chars=200),
+    "offer": Limit(chars=2000),
+    "escalation_criteria": Limit(chars=2000),
+    "assets": Limit(chars=200, items=50),
+    "required_claims": Limit(chars=300, items=50),
+    "prohibited_claims": Limit(chars=300, items=50),
+    # Each known channel at most once.
+    "channels": Limit(chars=max(map(len, CHANNELS)), items=len(CHANNELS)),
+}
+
+#: The lists among them.
+LIST_FIELDS: tuple[str, ...] = tuple(name for name, limit in LIMITS.items() if limit.items)
 
 
 @dataclass(frozen=True)
@@ -84,6 +116,51 @@ def conflicting_claims(required: Iterable[str], prohibited: Iterable[str]) -> li
     return [c for c in required if normalise_claim(c) in banned]
 
 
+def _named(field: str) -> str:
+    return field.replace("_", " ")
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    """A value quoted back in a message, cut short: an error never echoes a megabyte."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def text_problem(field: str, text: str) -> str | None:
+    """Why ``text`` is too long for ``field`` (see ``LIMITS``), or ``None``."""
+    limit = LIMITS[field].chars
+    if len(text) <= limit:
+        return None
+    return f"The {_named(field)} is {len(text):,} characters long; keep it to {limit:,} at most."
+
+
+def count_problem(field: str, count: int) -> str | None:
+    """Why ``count`` items are too many for the list ``field``, or ``None`` — asked
+    before the items are read, so a huge list is refused in one line."""
+    most = LIMITS[field].items
+    if most is None or count <= most:
+        return None
+    return f"At most {most:,} {_named(field)}; this brief has {count:,}."
+
+
+def list_problems(field: str, items: Sequence[object]) -> list[str]:
+    """What is wrong with the list ``field`` as a whole: too many items, or items too
+    long (one message for all of them, naming the first)."""
+    problems = [p for p in [count_problem(field, len(items))] if p]
+    limit = LIMITS[field].chars
+    long = [i for i, item in enumerate(items, 1) if isinstance(item, str) and len(item) > limit]
+    if long:
+        first = long[0]
+        size = len(str(items[first - 1]))
+        which = f"#{first} has {size:,}"
+        if len(long) > 1:
+            which = f"{len(long):,} are longer (the first, #{first}, has {size:,})"
+        problems.append(
+            f"Each of the {_named(field)} may be at most {limit:,} characters; {which}."
+        )
+    return problems
+
+
 def validate_brief(draft: BriefSpec, *, today: date, max_budget: int) -> dict[str, list[str]]:
     """Every problem with ``draft``, as ``{field: [message, ...]}``; empty when it is valid."""
     errors: dict[str, list[str]] = {}
@@ -122,14 +199,40 @@ def validate_brief(draft: BriefSpec, *, today: date, max_budget: int) -> dict[st
     elif draft.success_metric not in SUCCESS_METRICS:
         add("success_metric", f"Unknown success metric “{draft.success_metric}”.")
 
+    for field, limit in LIMITS.items():
+        value = getattr(draft, field)
+        problems: list[str | None]
+        if field == "channels":  # each one is checked against the known channels below
+            problems = [count_problem(field, len(value))]
+        elif limit.items is None:
+            problems = [text_problem(field, value)]
+        else:
+            problems = list(list_problems(field, value))
+        for problem in problems:
+            if problem:
+                add(field, problem)
+
     if not draft.channels:
         add("channels", "Choose at least one channel.")
-    for channel in draft.channels:
-        if channel not in CHANNELS:
-            add(
-                "channels",
-                f"Unknown channel “{channel}”; choose from: {', '.join(CHANNELS)}.",
-            )
+    # Each unknown channel named once, and only the first few: a list of 100,000 gets
+    # one short answer, not 100,000 lines.
+    unknown = list(dict.fromkeys(c for c in draft.channels if c not in CHANNELS))
+    for channel in unknown[:3]:
+        add(
+            "channels",
+            f"Unknown channel “{_shown(channel)}”; choose from: {', '.join(CHANNELS)}.",
+        )
+    if len(unknown) > 3:
+        add("channels", f"…and {len(unknown) - 3:,} more unknown channels.")
+    repeated = [c for c, n in Counter(draft.channels).items() if n > 1 and c in CHANNELS]
+    if repeated:
+        add(
+            "channels",
+            "Name each channel once: "
+            + ", ".join(f"“{c}”" for c in repeated)
+            + (" is" if len(repeated) == 1 else " are")
+            + " listed more than once.",
+        )
 
     for claim in conflicting_claims(draft.required_claims, draft.prohibited_claims):
         add(

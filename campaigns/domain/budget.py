@@ -89,6 +89,8 @@ class Pacing:
     deviation_pct: float | None  # actual vs planned, e.g. +18.0 means 18 % ahead of plan
     #: From when pacing is (or was) judged: the first delivery plus the warm-up.
     judged_from: datetime | None = None
+    #: The plan is read up to here: now, or the latest delivery report if earlier.
+    as_of: datetime | None = None
 
 
 def planned_spend(
@@ -132,11 +134,16 @@ def pace(
     warm_up: timedelta = DEFAULT_WARM_UP,
     ended: bool = False,
     day: AudienceDay = AUDIENCE_DAY,
+    reported_until: datetime | None = None,
 ) -> Pacing:
     """Spend against the plan from the first delivery, once the warm-up is over. An ended
     campaign has no pace; one not delivering yet is waiting, one delivering for less than
     the warm-up is warming up (with the planned figure so far, but no verdict). Exactly
-    at the tolerance is on pace."""
+    at the tolerance is on pace.
+
+    ``reported_until``: how far delivery has been reported. Spend is compared with the
+    plan up to there, not up to now — platforms report hours late, and spend nobody has
+    reported yet is not spend that did not happen."""
     if ended:
         return Pacing(PaceStatus.ENDED, total, consumed, None)
     if launched_at is None:
@@ -144,9 +151,10 @@ def pace(
     judged_from = pacing_judged_from(delivery_started_at, warm_up)
     if delivery_started_at is None or judged_from is None:
         return Pacing(PaceStatus.WAITING, Decimal("0"), consumed, None)
-    planned = planned_spend(total, delivery_started_at, end, at, day=day)
+    as_of = min(at, reported_until) if reported_until is not None else at
+    planned = planned_spend(total, delivery_started_at, end, as_of, day=day)
     if at < judged_from:
-        return Pacing(PaceStatus.WARMING_UP, planned, consumed, None, judged_from)
+        return Pacing(PaceStatus.WARMING_UP, planned, consumed, None, judged_from, as_of)
     if planned <= 0:
         deviation = 0.0 if consumed <= 0 else 100.0
     else:
@@ -157,4 +165,4 @@ def pace(
         status = PaceStatus.UNDER
     else:
         status = PaceStatus.ON_PACE
-    return Pacing(status, planned, consumed, round(deviation, 1), judged_from)
+    return Pacing(status, planned, consumed, round(deviation, 1), judged_from, as_of)

@@ -132,7 +132,7 @@ def cumulative_spend(spends: Iterable[tuple[datetime, Decimal]]) -> list[SpendPo
 def planned_spend_line(
     *, total: Decimal, start: datetime | None, end: datetime, at: Sequence[datetime] = ()
 ) -> list[SpendPoint]:
-    """The straight-line plan from launch to the deadline, with a point at each time in
+    """The plan from its start to the deadline, with a point at each time in
     ``at`` that falls inside it (so hovering a bucket shows plan and actual together)."""
     if start is None:
         return []

@@ -421,6 +421,14 @@ CONTROLTOWER_AGENT_QUEUE_GRACE_SECONDS = env.int(
 )
 # A run whose worker died this many times is failed and escalated, not tried again.
 CONTROLTOWER_AGENT_MAX_INTERRUPTIONS = env.int("CONTROLTOWER_AGENT_MAX_INTERRUPTIONS", default=3)
+# A run is tried at most this many times (model unreachable, a bug on its input, a
+# database blip); then it is failed and its campaign escalated with the last error.
+CONTROLTOWER_AGENT_MAX_ATTEMPTS = env.int("CONTROLTOWER_AGENT_MAX_ATTEMPTS", default=4)
+# A claim waits this long for its run's row (held for a moment by another worker or the
+# reaper), then its task retries: never skipped, so a run is never left behind.
+CONTROLTOWER_AGENT_CLAIM_WAIT_SECONDS = env.float(
+    "CONTROLTOWER_AGENT_CLAIM_WAIT_SECONDS", default=10
+)
 
 # --- Language models (agents/providers) ------------------------------------------
 # offline: the built-in composer — deterministic, no network, labelled as such in the UI.

@@ -575,13 +575,16 @@ def _bucket(
 
 
 def _planned_in(campaign: Campaign, hour: datetime) -> float | None:
-    """What the straight-line plan (launch to the deadline's end, ``budget.planned_spend``)
-    allots to this hour: its hourly rate, or the part of the hour inside the plan."""
+    """What the straight-line plan allots to this hour: its hourly rate, or the part of
+    the hour inside the plan. The plan runs from the first delivery (``budget``: a launch
+    the platform took hours to start is not underspending) — or from the launch while
+    nothing is delivered, so a campaign that never delivers still drifts. Judged over a
+    trailing day, the straight line is the day-shaped plan's daily total."""
     if campaign.launched_at is None:
         return None
     plan = getattr(campaign, "_hourly_plan", None)
     if plan is None:
-        start = campaign.launched_at
+        start = campaign.delivery_started_at or campaign.launched_at
         end = timezone.make_aware(datetime.combine(campaign.brief.deadline, time.max))
         seconds = max(1.0, (end - start).total_seconds())
         plan = campaign._hourly_plan = (start, end, float(campaign.budget_total) / seconds)

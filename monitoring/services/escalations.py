@@ -97,7 +97,7 @@ def escalation_open(
     from campaigns.services import campaign_transition_phase
 
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         existing = _unresolved(campaign_id, origin)
         if existing is not None:
             return existing
@@ -236,7 +236,7 @@ def escalations_resolve_for_phase(*, campaign: Campaign, actor: Actor, note: str
 
         user = get_user_model().objects.get(pk=actor.user_id)
     resolved = []
-    for escalation in Escalation.objects.select_for_update().filter(
+    for escalation in Escalation.objects.select_for_update(no_key=True).filter(
         campaign_id=campaign.pk, status__in=UNRESOLVED, stops=Stops.CAMPAIGN
     ):
         _resolve(escalation, actor=actor, user=user, note=note or "The campaign moved on.")
@@ -253,7 +253,9 @@ def escalations_climb(*, now: datetime | None = None) -> list[int]:
     climbed = []
     with transaction.atomic():
         due = (
-            Escalation.objects.select_for_update(skip_locked=True)
+            # Only the escalations' rows (``of``): the joined campaign, brand and owner
+            # would be locked FOR UPDATE too (approvals.services, "Lock order").
+            Escalation.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
             .select_related("campaign__brand", "campaign__owner")
             .filter(status=EscalationStatus.OPEN, next_climb_at__lte=now)
             .order_by("next_climb_at")[:200]
@@ -299,8 +301,13 @@ def _unresolved(campaign_id: int, origin: Origin) -> Escalation | None:
 
 
 def _locked(escalation_id: int) -> Escalation:
+    # Lock order (approvals.services): the campaign first — answering an escalation
+    # updates the campaign's escalation state and may move its phase, and a phase change
+    # locks the campaign, then its escalations.
+    campaign_id = Escalation.objects.values_list("campaign_id", flat=True).get(pk=escalation_id)
+    Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
     return (
-        Escalation.objects.select_for_update(of=("self",))
+        Escalation.objects.select_for_update(no_key=True, of=("self",))
         .select_related("campaign__brand")
         .get(pk=escalation_id)
     )

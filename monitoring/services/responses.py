@@ -165,7 +165,7 @@ def breaker_open(
     if channel not in CHANNELS:
         raise DomainError(f"“{channel}” is not a channel.")
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         existing = CircuitBreaker.objects.filter(
             campaign=campaign, channel=channel, variant=variant, state=BreakerState.OPEN
         ).first()
@@ -315,7 +315,11 @@ def silence_create(
 def silence_end(*, silence_id: int, user: Any) -> Silence:
     """End a silence early: flags from now on are acted on again."""
     with transaction.atomic():
-        silence = Silence.objects.select_for_update().select_related("brand").get(pk=silence_id)
+        silence = (
+            Silence.objects.select_for_update(of=("self",))  # not the brand (lock order)
+            .select_related("brand")
+            .get(pk=silence_id)
+        )
         if not policies.can_silence(user, silence.brand):
             raise NotPermitted("You cannot change this brand's silences.")
         if silence.ended_early_at or silence.ends_at <= timezone.now():

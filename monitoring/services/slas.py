@@ -39,7 +39,7 @@ from campaigns.domain.briefs import CHANNELS
 from campaigns.domain.budget import PaceStatus, pace
 from campaigns.domain.errors import DomainError
 from campaigns.domain.phases import Phase
-from campaigns.models import AnomalyFlag, Campaign, SlaEvaluation
+from campaigns.models import AnomalyFlag, Campaign, CampaignHold, SlaEvaluation
 from campaigns.selectors import campaign_plan_end
 
 from ..domain.escalation import Source, Trigger
@@ -52,6 +52,7 @@ from ..domain.slas import (
     within_band,
 )
 from ..models import Escalation, MonitoringSettings, Notification
+from ..selectors import delivery_so_far
 
 #: The performance agent keeps the SLA clocks.
 CLOCK = Actor.for_agent("performance")
@@ -243,15 +244,17 @@ def _delivery_readings(
         )
     ]
     tolerance = brief_tolerance = campaign.brief.sla_pacing_tolerance_pct
+    delivery = delivery_so_far([campaign.pk])[campaign.pk]
     pacing = pace(
         total=campaign.budget_total,
-        consumed=campaign.budget_consumed,
+        consumed=delivery.consumed,
         launched_at=campaign.launched_at,
         delivery_started_at=timezone.localtime(started) if started else None,
         end=timezone.localtime(campaign_plan_end(campaign)),
         at=timezone.localtime(now),
         tolerance_pct=tolerance,
         warm_up=timedelta(hours=brand_settings.pacing_warm_up_hours),
+        reported_until=_local(delivery.reported_until),
     )
     target = f"± {brief_tolerance} %"
     criterion = "the brief's pacing tolerance"
@@ -289,7 +292,12 @@ def _delivery_readings(
             replace(
                 reading,
                 detail=f"{pacing.actual:,.2f} spent against {pacing.planned:,.2f} planned "
-                f"since delivery began at {since}.",
+                f"since delivery began at {since}"
+                + (
+                    f", as reported up to {pacing.as_of:%H:%M}."
+                    if pacing.as_of and pacing.as_of < timezone.localtime(now)
+                    else "."
+                ),
                 criterion=criterion,
             )
         )
@@ -308,6 +316,14 @@ def _held_back(campaign: Campaign) -> str:
     return ("Held back — " + "; ".join(parts))[:280] if parts else ""
 
 
+def _first_word(text: str) -> str:
+    return text.split(maxsplit=1)[0] if text.strip() else ""
+
+
+def _local(at: datetime | None) -> datetime | None:
+    return timezone.localtime(at) if at is not None else None
+
+
 def _interventions(campaign: Campaign) -> int:
     """Times people had to step in on the agents' work: a request rejected, sent back
     or edited before approval, and escalations the rules opened."""
@@ -324,22 +340,28 @@ def _interventions(campaign: Campaign) -> int:
 
 def _policy_issue(campaign: Campaign) -> tuple[datetime, datetime | None] | None:
     """When the first policy issue was found (a draft held back, or a claim legal must
-    clear) and when it reached a person (legal's queue, or an escalation)."""
+    clear) and when it reached a person: the gate's routing to legal's queue (the request
+    lands there in the same transaction, even if it later moves on once legal clears the
+    claim), a hold that told the owner, or a compliance escalation."""
     held = AuditEvent.objects.filter(campaign_id=campaign.pk, action="content.held_back").aggregate(
         at=Min("occurred_at")
     )["at"]
     to_legal = PolicyDecisionRecord.objects.filter(
-        campaign=campaign, rule__in=["claims.unapproved", "categories.sensitive"]
+        campaign=campaign,
+        rule__in=["claims.unapproved", "categories.sensitive"],
+        outcome="approval",
     ).aggregate(at=Min("decided_at"))["at"]
     found = min((t for t in (held, to_legal) if t is not None), default=None)
     if found is None:
         return None
+    since = found - timedelta(seconds=1)
     reached = [
-        ApprovalRequest.objects.filter(campaign=campaign, queue_role="Legal Reviewer")
-        .filter(created_at__gte=found - timedelta(seconds=1))
-        .aggregate(at=Min("created_at"))["at"],
+        to_legal,
+        CampaignHold.objects.filter(campaign=campaign, opened_at__gte=since).aggregate(
+            at=Min("opened_at")
+        )["at"],
         Escalation.objects.filter(campaign=campaign, reason="compliance")
-        .filter(opened_at__gte=found - timedelta(seconds=1))
+        .filter(opened_at__gte=since)
         .aggregate(at=Min("opened_at"))["at"],
     ]
     return found, min((t for t in reached if t is not None), default=None)
@@ -364,7 +386,11 @@ def _record(campaign: Campaign, reading: SlaReading, *, now: datetime) -> int:
             reading.target,
             budget,
         )
-        if same or latest.evaluated_at > now - RECORD_EVERY:
+        # TRICKY: a statement that changed its kind ("Running for 2 h" → "Done in
+        # 1 min", "Waiting…" → "Pacing judged from…") is written at once, or the page
+        # would go on saying the opposite of what happened for up to RECORD_EVERY.
+        same_kind = _first_word(latest.detail) == _first_word(reading.detail)
+        if same or (same_kind and latest.evaluated_at > now - RECORD_EVERY):
             return 0
     sla_evaluation_record(
         campaign_id=campaign.pk,

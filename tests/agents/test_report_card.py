@@ -53,7 +53,7 @@ def test_who_may_ask_and_what(login, manager, legal_a, brand_a):
     assert response.status_code == 302
     assert not AgentRun.objects.filter(agent__in=["reporting", "distribution"]).exists()
     messages = [str(m) for m in response.wsgi_request._messages]
-    assert messages == ["Agents you can ask: research, performance, reporting."]
+    assert messages == ["Agents you can ask: research, performance, reporting, content."]
     assert "Ask for a new report" not in page(login(legal_a), campaign)  # read-only for legal
 
 

@@ -132,3 +132,24 @@ def test_an_ended_campaign_has_no_pace():
         ended=True,
     )
     assert result.status == PaceStatus.ENDED and result.deviation_pct is None
+
+
+def test_spend_is_compared_with_the_plan_up_to_the_latest_delivery_report():
+    """Platforms report hours late: spend reported up to 10:00 is not underspending at
+    13:00 just because 11:00-13:00 has not been reported yet."""
+    at = START + timedelta(days=5)
+    reported = at - timedelta(hours=3)
+    planned = planned_spend(Decimal("1000"), START, END, reported, day=FLAT_DAY)
+    result = pace(
+        total=Decimal("1000"),
+        consumed=planned,
+        launched_at=START,
+        delivery_started_at=START,
+        end=END,
+        at=at,
+        tolerance_pct=10,
+        day=FLAT_DAY,
+        reported_until=reported,
+    )
+    assert result.status == PaceStatus.ON_PACE and result.as_of == reported
+    assert run(str(planned)).status == PaceStatus.ON_PACE  # 3 h of 120: within 10 %

@@ -2,6 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from approvals.models import ApprovalRequest
 from approvals.policies import roles_of
 from campaigns.demo import DEMO_LOGINS
 from campaigns.models import Brief, Campaign
@@ -44,9 +45,10 @@ def test_seed_demo_builds_a_demo_each_role_can_use(settings, client, capsys):
     expected_nav = {
         "manager": [
             "Control tower",
-            # The story's three, three Cold Brew drafts, and five lessons the paid-social
-            # tests taught (recommended to brand memory: a person decides).
-            "Approvals (11)",
+            # The story's three, three Cold Brew drafts, and the lessons the three
+            # paid-social tests taught (recommended to brand memory: a person decides):
+            # see the count below.
+            "Approvals (N)",
             "Escalations (2)",
             "Briefs",
             "New brief",
@@ -78,7 +80,18 @@ def test_seed_demo_builds_a_demo_each_role_can_use(settings, client, capsys):
     for login in DEMO_LOGINS:
         assert _form_login(client, login)
         response = client.get(reverse("tower"))
-        assert [i.label for i in response.context["nav_items"]] == expected_nav[login.username]
+        labels = [i.label for i in response.context["nav_items"]]
+        approvals = next(label for label in labels if label.startswith("Approvals"))
+        if login.username == "manager":
+            # Each test names its winner; a clear loser too, when the demo's delivery
+            # (laid out up to the hour it is seeded) makes one clear: 5 or 6 lessons.
+            lessons = ApprovalRequest.objects.filter(
+                status="pending", action_type="update_brand_memory"
+            ).count()
+            assert lessons in (5, 6)
+            assert approvals == f"Approvals ({3 + 3 + lessons})"
+            labels[labels.index(approvals)] = "Approvals (N)"
+        assert labels == expected_nav[login.username]
         assert {r.value for r in roles_of(response.context["user"])} == {login.role.value}
         shown = len(response.context["rows"])
         assert shown == (7 if login.username == "legal" else 12)  # legal: Northwind only

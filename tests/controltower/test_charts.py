@@ -49,7 +49,7 @@ def test_pacing_figure_draws_actual_against_plan():
 def test_pacing_figure_is_labelled_for_everyone():
     fig = charts.budget_pacing_figure(SPEND, planned=PLAN, currency="EUR")
 
-    assert fig.layout.title.text == "Cumulative spend against the straight-line plan"
+    assert fig.layout.title.text == "Cumulative spend against the plan"
     assert fig.layout.xaxis.title.text == "Time"
     assert fig.layout.yaxis.title.text == "Cumulative spend (EUR)"
     assert fig.layout.showlegend is not False
@@ -123,7 +123,7 @@ def test_figure_data_is_plain_json_with_wall_clock_times():
 
 def test_summaries_give_the_numbers_in_words():
     assert charts.pacing_summary(SPEND, planned=PLAN, currency="USD") == (
-        "Spent 250.50 USD by 2025-03-01 10:00; the straight-line plan had spent 100.00 USD "
+        "Spent 250.50 USD by 2025-03-01 10:00; the plan had spent 100.00 USD "
         "by then and reaches 1,000.00 USD on 2025-03-01."
     )
     assert charts.pacing_summary(SPEND, planned=[], currency="USD").endswith(

@@ -110,14 +110,16 @@ def shoot(page, artifacts: Path, name: str) -> None:
     page.screenshot(path=str(artifacts / f"journey-{name}.png"), full_page=True)
 
 
-def wait_until(check, *, timeout: float, what: str, every: float = 0.3):
+def wait_until(check, *, timeout: float, what: str, every: float = 0.3, story=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = check()
         if result:
             return result
         time.sleep(every)
-    raise AssertionError(f"Timed out after {timeout} s waiting for {what}")
+    raise AssertionError(
+        f"Timed out after {timeout} s waiting for {what}" + (f": {story()}" if story else "")
+    )
 
 
 def simulated_now(stack: Stack):
@@ -133,13 +135,29 @@ def advance_and_deliver(stack: Stack, campaign: Campaign, hours: float) -> None:
         stack.advance(timedelta(hours=step))
         left -= step
         target = simulated_now(stack) - timedelta(seconds=40)
-        wait_until(
-            lambda target=target: SandboxCursor.objects.filter(
-                campaign=campaign, delivered_until__gte=target
-            ).exists(),
-            timeout=60,
-            what=f"the sandbox market to deliver up to {target:%H:%M}",
-        )
+        try:
+            wait_until(
+                lambda target=target: SandboxCursor.objects.filter(
+                    campaign=campaign, delivered_until__gte=target
+                ).exists(),
+                timeout=60,
+                what=f"the sandbox market to deliver up to {target:%H:%M}",
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {story_so_far(campaign)}") from None
+
+
+def story_so_far(campaign: Campaign) -> str:
+    """What the campaign looks like now, for a failure message."""
+    state = Campaign.objects.filter(pk=campaign.pk).values(
+        "phase", "escalation_state", "delivery_started_at", "budget_consumed", "sla_status"
+    )[0]
+    why = list(Escalation.objects.filter(campaign=campaign).values_list("summary", flat=True))
+    flags = list(
+        AnomalyFlag.objects.filter(campaign=campaign).values_list("explanation", flat=True)
+    )
+    cursor = SandboxCursor.objects.filter(campaign=campaign).values("delivered_until").first()
+    return f"{state} escalations={why} flags={flags} cursor={cursor}"
 
 
 def test_brief_to_drafts_to_launch_to_live_monitoring(tmp_path, chromium, artifacts_dir):
@@ -162,8 +180,10 @@ def test_brief_to_drafts_to_launch_to_live_monitoring(tmp_path, chromium, artifa
         maya.get_by_label("Prohibited claims (one per line)").fill("Never needs charging")
         for channel in ("Email", "Search ads", "Paid social", "Landing page"):
             maya.get_by_label(channel, exact=True).check()
-        maya.locator("#id_budget").fill("24000")
-        maya.locator("#id_daily_cap").fill("1500")
+        # A national launch: enough delivery (a few thousand paid-social impressions an
+        # hour) for the CPM detector to judge hour by hour once it has two days' baseline.
+        maya.locator("#id_budget").fill("150000")
+        maya.locator("#id_daily_cap").fill("5000")
         maya.get_by_label("Deadline").fill((timezone.localdate() + timedelta(days=45)).isoformat())
         maya.get_by_label("Success metric").select_option("cpa")
         maya.locator("#id_success_target").fill("80")
@@ -233,8 +253,8 @@ def test_brief_to_drafts_to_launch_to_live_monitoring(tmp_path, chromium, artifa
             wait_until(lambda left=left: cards.count() < left, timeout=15, what="a decided card")
         shoot(maya, artifacts_dir, "4-manager-cleared-the-drafts")
         assert not drafts.filter(status="pending").exists()
-        cleared = ContentVariant.objects.filter(campaign=campaign, status="approved")
-        assert cleared.count() == drafts.count()
+        cleared = ContentVariant.objects.filter(campaign=campaign, status="approved").count()
+        assert cleared == drafts.count()
 
         maya.goto(f"{stack.url}/campaigns/{campaign.pk}/")
         hold = CampaignHold.objects.get(campaign=campaign, resolved_at__isnull=True)
@@ -245,8 +265,10 @@ def test_brief_to_drafts_to_launch_to_live_monitoring(tmp_path, chromium, artifa
         maya.get_by_role("button", name="Move to execution").click()
         maya.wait_for_url(f"{stack.url}/campaigns/{campaign.pk}/")
         wait_until(
-            lambda: ContentVariant.objects.filter(campaign=campaign, status="published").count()
-            == cleared.count(),
+            lambda: (
+                ContentVariant.objects.filter(campaign=campaign, status="published").count()
+                == cleared
+            ),
             timeout=30,
             what="the distribution agent to publish the cleared variants",
         )
@@ -259,11 +281,21 @@ def test_brief_to_drafts_to_launch_to_live_monitoring(tmp_path, chromium, artifa
             what="the sandbox market to start on the campaign",
         )
         advance_and_deliver(stack, campaign, 2.0)
-        wait_until(
-            lambda: Campaign.objects.get(pk=campaign.pk).phase == "monitoring",
-            timeout=30,
-            what="the campaign to enter monitoring after its warm-up",
-        )
+        try:
+            wait_until(
+                lambda: Campaign.objects.get(pk=campaign.pk).phase == "monitoring",
+                timeout=30,
+                what="the campaign to enter monitoring after its warm-up",
+            )
+        except AssertionError:
+            state = Campaign.objects.filter(pk=campaign.pk).values(
+                "phase", "launched_at", "delivery_started_at", "budget_consumed"
+            )[0]
+            cursor = SandboxCursor.objects.filter(campaign=campaign).values()[0]
+            why = list(
+                Escalation.objects.filter(campaign=campaign).values_list("summary", flat=True)
+            )
+            raise AssertionError(f"{state} {cursor} now={simulated_now(stack)} {why}") from None
         stack.advance(timedelta(minutes=2))  # one more tick: pacing is judged now
         time.sleep(3)
         campaign.refresh_from_db()
@@ -308,6 +340,7 @@ def test_brief_to_drafts_to_launch_to_live_monitoring(tmp_path, chromium, artifa
             ).first(),
             timeout=30,
             what="the CPM spike flag",
+            story=lambda: story_so_far(campaign),
         )
         assert flag.channel == "social_ads" and flag.response == "optimize"
         maya.goto(stack.url + "/")

@@ -51,6 +51,10 @@ def whole_stack(tmp_path: Path, *, tick_seconds: float = 1.0) -> Iterator[Stack]
         CONTROLTOWER_MONITORING_TICK_SECONDS=str(tick_seconds),
         CONTROLTOWER_APPROVAL_SWEEP_SECONDS=str(tick_seconds),
         CONTROLTOWER_TOWER_COALESCE_MS="200",
+        # The clock jumps up to two hours at a time, and the market delivers on the next
+        # tick: hours are closed (judged) only three hours after they end, as for a
+        # platform that reports late, so no hour is judged before it was delivered.
+        CONTROLTOWER_TELEMETRY_CLOSE_GRACE_SECONDS="10800",
     )
     with log.open("w") as out:
         process = subprocess.Popen(

@@ -31,9 +31,7 @@ def draft(campaign, *claims):
     ).approval
 
 
-def test_approving_a_claim_moves_the_drafts_that_waited_only_for_it(
-    campaign_a, manager, legal_a
-):
+def test_approving_a_claim_moves_the_drafts_that_waited_only_for_it(campaign_a, manager, legal_a):
     today = timezone.localdate()
     claim = propose(campaign_a.brand, manager, legal_a, "Assembled in Portland", today=today)
     only_it = draft(campaign_a, "Assembled in Portland")

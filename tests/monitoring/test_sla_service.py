@@ -92,7 +92,7 @@ def test_pacing_flips_at_the_briefs_tolerance(campaign_a):
 
 
 def test_a_launch_the_market_has_not_delivered_is_waiting_not_breached(campaign_a):
-    """The first build escalated every launch within 30 s: "−100 %, 0.00 against 0.15
+    """The first build escalated every launch within 30 s: "-100 %, 0.00 against 0.15
     planned". Nothing delivered yet is not underspending."""
     launched = campaign_a.created_at
     campaign = _delivering(campaign_a, launched=launched, delivered=None, budget=Decimal(9000))
