@@ -21,6 +21,8 @@ FIELDS = (
     "completion_pct",
     "exception_max_pct",
     "notify_minutes",
+    "delivery_start_hours",
+    "pacing_warm_up_hours",
     "escalation_chain",
     "slack_webhook_url",
     "flag_responses",
@@ -50,6 +52,10 @@ def monitoring_settings_problems(values: dict[str, Any]) -> dict[str, list[str]]
         value = values.get(name)
         if value is not None and value < 1:
             problems[name] = ["At least 1 minute."]
+    for name, low, high in (("delivery_start_hours", 1, 168), ("pacing_warm_up_hours", 0, 72)):
+        value = values.get(name)
+        if value is not None and not low <= value <= high:
+            problems[name] = [f"Between {low} and {high} hours."]
     return problems
 
 
