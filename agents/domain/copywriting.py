@@ -96,7 +96,7 @@ class Lead(StrEnum):
 # "…, 28 to 45", "… (B2B)").
 _QUALIFIER = re.compile(
     r"\s*(?:[,;:(\[\u2013\u2014]|\s-\s|(?<!\w)\d|\b(?:who|whose|that|which|with|without|in|at|on"
-    r"|from|across|within|near|aged|between|living|based|over|under|by|via|through)\b).*$",
+    r"|for|from|across|within|near|aged|between|living|based|over|under|by|via|through)\b).*$",
     re.IGNORECASE | re.DOTALL,
 )
 _CONJUNCTION = re.compile(r"\s+(?:and|or|plus|&)\s+|\s*/\s*", re.IGNORECASE)

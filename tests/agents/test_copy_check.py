@@ -86,3 +86,18 @@ def test_the_title_is_refused_as_a_headline_or_a_label_but_not_a_word_of_it():
         "copy.internal_title"
     ]
     assert leaks(headline="Nitro, cold and canned") == []
+
+
+@pytest.mark.parametrize(
+    ("audience", "addressee"),
+    [
+        ("IT managers at 50 to 500 person companies", "IT managers"),
+        ("Amateur runners training for a half or full marathon", "amateur runners"),
+        ("Commuters in their 30s who ride to work", "commuters"),
+        ("Existing customers and look-alike prospects in the home market", ""),
+    ],
+)
+def test_copy_speaks_to_whom_the_brief_names(audience, addressee):
+    from agents.domain.copywriting import read_audience
+
+    assert read_audience(audience).addressee == addressee

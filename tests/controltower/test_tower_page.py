@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest
-from campaigns.models import AnomalyFlag, SlaStatus
+from campaigns.models import AnomalyFlag, Campaign, SlaStatus
 from tests.factories import CampaignFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +171,26 @@ def test_the_page_is_accessible_as_a_table_with_text_statuses(login, manager, ca
     assert "✔</span> On track" in body  # icon and text, never colour alone
     assert 'ws-connect="/ws/tower/?since=' in body
     assert "/static/vendor/htmx/htmx-ext-ws-2.0.4.min.js" in body
+
+
+def test_a_fresh_launch_reads_waiting_then_warming_up_never_underspending(
+    login, manager, campaign_a
+):
+    """The first build showed every new launch as "Underspending (-100 %)"."""
+    from datetime import timedelta
+
+    launched = timezone.now() - timedelta(minutes=30)
+    Campaign.objects.filter(pk=campaign_a.pk).update(phase="execution", launched_at=launched)
+    client = login(manager)
+
+    def pacing_cell():
+        body = client.get(URL).content.decode()
+        row = body[body.index(f'id="tower-row-{campaign_a.pk}"') :]
+        row = row[: row.index("</tr>")]
+        return row[row.index('class="cell-pacing"') :]
+
+    assert "Waiting for delivery" in pacing_cell() and "Underspending" not in pacing_cell()
+    Campaign.objects.filter(pk=campaign_a.pk).update(delivery_started_at=launched)
+    judged_from = timezone.localtime(launched + timedelta(hours=2))
+    cell = pacing_cell()
+    assert "Warming up" in cell and f"judged from {judged_from:%H:%M}" in cell
