@@ -295,7 +295,7 @@ def campaign_work(
 ) -> dict[int, CampaignWork]:
     """The next action of each campaign (``campaigns.domain.next_action``), from one
     query per kind of fact whatever the number of campaigns."""
-    from agents.models import AgentRun, Handoff, HandoffStatus, RunStatus
+    from agents.models import AgentRun, RunStatus
     from monitoring.models import Escalation, EscalationStatus, MonitoringSettings
 
     ids = [c.pk for c in campaigns]
@@ -325,14 +325,18 @@ def campaign_work(
     ):
         at_work.setdefault(campaign_id, (agent, status))
     pending: dict[int, dict[str, int]] = {pk: {} for pk in ids}
-    for campaign_id, role, n in (
-        ApprovalRequest.objects.filter(campaign_id__in=ids, status=ApprovalStatus.PENDING)
+    drafted: set[int] = set()  # drafts were proposed (whatever became of them)
+    for campaign_id, role, status, action, n in (
+        ApprovalRequest.objects.filter(campaign_id__in=ids)
         .order_by()
-        .values("campaign_id", "queue_role")
+        .values("campaign_id", "queue_role", "status", "action_type")
         .annotate(n=Count("pk"))
-        .values_list("campaign_id", "queue_role", "n")
+        .values_list("campaign_id", "queue_role", "status", "action_type", "n")
     ):
-        pending[campaign_id][role] = n
+        if status == ApprovalStatus.PENDING:
+            pending[campaign_id][role] = pending[campaign_id].get(role, 0) + n
+        if action == "publish_content":
+            drafted.add(campaign_id)
     content: dict[int, dict[str, int]] = {pk: {} for pk in ids}
     for campaign_id, status, n in (
         ContentVariant.objects.filter(campaign_id__in=ids)
@@ -342,11 +346,6 @@ def campaign_work(
         .values_list("campaign_id", "status", "n")
     ):
         content[campaign_id][status] = n
-    drafted = set(
-        Handoff.objects.filter(
-            campaign_id__in=ids, kind="drafts", status=HandoffStatus.ACCEPTED
-        ).values_list("campaign_id", flat=True)
-    )
     warm_ups = dict(
         MonitoringSettings.objects.filter(brand_id__in={c.brand_id for c in campaigns}).values_list(
             "brand_id", "pacing_warm_up_hours"
