@@ -131,7 +131,7 @@ def contact_import_confirm(*, import_id: int, user: Any) -> ContactImport:
     within :data:`PENDING_IMPORT_TTL`."""
     with transaction.atomic():
         record = (
-            ContactImport.objects.select_for_update(of=("self",))
+            ContactImport.objects.select_for_update(no_key=True, of=("self",))
             .select_related("brand")
             .filter(pk=import_id)
             .first()
@@ -175,7 +175,7 @@ def _apply(*, record: ContactImport, parsed: ParseResult, actor: Actor) -> Conta
     Brand.objects.select_for_update(no_key=True).filter(pk=brand_id).first()
     existing: dict[str, Contact] = {}
     for chunk in _chunks([row.email for row in parsed.rows], _LOCK_CHUNK):
-        for contact in Contact.objects.select_for_update().filter(
+        for contact in Contact.objects.select_for_update(no_key=True).filter(
             brand_id=brand_id, email__in=chunk
         ):
             existing[contact.email] = contact
@@ -314,7 +314,9 @@ def contact_scores_record(
         wanted = [s.contact_id for s in scores]
         contacts = {
             c.pk: c
-            for c in Contact.objects.select_for_update().filter(brand_id=brand_id, pk__in=wanted)
+            for c in Contact.objects.select_for_update(no_key=True).filter(
+                brand_id=brand_id, pk__in=wanted
+            )
         }
         missing = [pk for pk in wanted if pk not in contacts]
         if missing:
@@ -419,7 +421,7 @@ def contact_unsubscribe(*, contact_id: int, via: str) -> bool:
     if via not in UNSUBSCRIBE_VIA:
         raise ValueError(f"Unknown unsubscribe channel “{via}”.")
     with transaction.atomic():
-        contact = Contact.objects.select_for_update().get(pk=contact_id)
+        contact = Contact.objects.select_for_update(no_key=True).get(pk=contact_id)
         if contact.subscription == Subscription.UNSUBSCRIBED:
             return False
         contact.subscription = Subscription.UNSUBSCRIBED

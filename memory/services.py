@@ -239,7 +239,9 @@ def _lock_brand(brand_id: int) -> Brand:
 
 
 def _lock_entry(brand: Brand, entry_id: int, expected_version: int | None) -> MemoryEntry:
-    entry = MemoryEntry.objects.select_for_update().filter(pk=entry_id, brand=brand).first()
+    entry = (
+        MemoryEntry.objects.select_for_update(no_key=True).filter(pk=entry_id, brand=brand).first()
+    )
     if entry is None:
         raise DomainError(f"M{entry_id} is not in {brand.name}'s memory.")
     if expected_version is not None and entry.version != expected_version:
@@ -401,7 +403,7 @@ def claim_propose(
 
 
 def _renewed_claim(brand: Brand, renews_id: int, spec: ClaimSpec) -> Claim:
-    renewed = Claim.objects.select_for_update().filter(pk=renews_id, brand=brand).first()
+    renewed = Claim.objects.select_for_update(no_key=True).filter(pk=renews_id, brand=brand).first()
     if renewed is None or renewed.status != ClaimStatus.APPROVED:
         raise ClaimInvalid({"wording": ["Only an approved claim of this brand can be renewed."]})
     if wordings_clash([spec.wording], [renewed.wording]) != [spec.wording]:
@@ -463,7 +465,9 @@ def claim_review(
     today = today or timezone.localdate()
     with transaction.atomic():
         claim = (
-            Claim.objects.select_for_update(of=("self",)).select_related("brand").get(pk=claim_id)
+            Claim.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("brand")
+            .get(pk=claim_id)
         )
         refusal = policies.claim_review_refusal(reviewer, claim)
         if refusal:
@@ -508,7 +512,7 @@ def claim_review(
 
 
 def _retire_renewed(renewal: Claim, reviewer: Any) -> None:
-    renewed = Claim.objects.select_for_update().get(pk=renewal.renews_id)
+    renewed = Claim.objects.select_for_update(no_key=True).get(pk=renewal.renews_id)
     if renewed.status != ClaimStatus.APPROVED:
         return  # retired meanwhile: nothing to hand over
     renewed.status = ClaimStatus.RETIRED
@@ -533,7 +537,9 @@ def claim_retire(*, claim_id: int, user: Any, note: str) -> Claim:
     """Withdraw a pending or approved claim: from now on drafts using it need legal review."""
     with transaction.atomic():
         claim = (
-            Claim.objects.select_for_update(of=("self",)).select_related("brand").get(pk=claim_id)
+            Claim.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("brand")
+            .get(pk=claim_id)
         )
         if not policies.can_retire_claims(user, claim.brand):
             raise NotPermitted("You cannot retire this brand's claims.")
@@ -588,7 +594,7 @@ def claim_expiry_notices_send(*, today: date | None = None) -> list[int]:
     for claim_id in list(candidates):
         with transaction.atomic():
             claim = (
-                Claim.objects.select_for_update(of=("self",))
+                Claim.objects.select_for_update(no_key=True, of=("self",))
                 .select_related("legal_owner")
                 .get(pk=claim_id)
             )

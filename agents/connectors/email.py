@@ -141,7 +141,7 @@ class EmailConnector:
         with transaction.atomic():
             # TRICKY: two runs of the same content take turns here, so the second sees
             # the first one's claims; the unique constraint backs it.
-            ContentVariant.objects.select_for_update().filter(pk=content_id).first()
+            ContentVariant.objects.select_for_update(no_key=True).filter(pk=content_id).first()
             # One campaign email per person per campaign: whoever got any of its email
             # variants is done with it.
             already = CampaignEmailSend.objects.filter(
@@ -218,7 +218,7 @@ class EmailConnector:
         now = timezone.now()
         with transaction.atomic():
             rows = list(
-                CampaignEmailSend.objects.select_for_update().filter(
+                CampaignEmailSend.objects.select_for_update(no_key=True).filter(
                     content_id=content_id, contact_id__in=list(sent)
                 )
             )

@@ -53,7 +53,7 @@ def ingestion_token_revoke(*, token_id: int, user: Any) -> IngestionToken:
     if not policies.can_configure_monitoring(user):
         raise NotPermitted("Only admins revoke ingestion tokens.")
     with transaction.atomic():
-        token = IngestionToken.objects.select_for_update().get(pk=token_id)
+        token = IngestionToken.objects.select_for_update(no_key=True).get(pk=token_id)
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
