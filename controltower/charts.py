@@ -23,12 +23,14 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from campaigns.domain.performance import AnomalyMarker, MetricPoint, SpendPoint
+from campaigns.domain.performance import AnomalyMarker, BandPoint, MetricPoint, SpendPoint
 
 ACTUAL_COLOUR = "#1f5fbf"
 PLAN_COLOUR = "#5b6675"
 LIMIT_COLOUR = "#b45309"
 ANOMALY_COLOUR = "#b42318"
+BAND_FILL = "rgba(31, 95, 191, 0.12)"
+BAND_EDGE = "rgba(31, 95, 191, 0.35)"
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif'
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -78,10 +80,43 @@ def performance_figure(
     metric_label: str,
     control_limit: float | None,
     anomalies: Sequence[AnomalyMarker],
+    band: Sequence[BandPoint] = (),
+    title: str = "",
 ) -> go.Figure:
-    """The success metric per bucket, its control limit and where anomaly flags opened."""
-    title = metric_label if control_limit is None else f"{metric_label} against the control limit"
+    """A metric per bucket, its control limit, the range the detector expected (``band``,
+    drawn first, under the line) and where anomaly flags opened."""
+    title = title or (
+        metric_label if control_limit is None else f"{metric_label} against the control limit"
+    )
     fig = go.Figure(layout=_layout(title=title, y_title=metric_label))
+    drawn = [b for b in band if b.low is not None or b.high is not None]
+    if drawn:
+        # Two traces: the upper edge, then the lower one filled up to it. An open side is
+        # drawn at the line's own value, so the band never invents a limit.
+        values = {p.at: p.value for p in series}
+        fig.add_trace(
+            go.Scatter(
+                name="Expected (upper)",
+                x=[_plot_time(b.at) for b in drawn],
+                y=[b.high if b.high is not None else values.get(b.at) for b in drawn],
+                mode="lines",
+                line={"color": BAND_EDGE, "width": 0.5},
+                showlegend=False,
+                hovertemplate="expected up to %{y:,.2f}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                name="Expected range",
+                x=[_plot_time(b.at) for b in drawn],
+                y=[b.low if b.low is not None else values.get(b.at) for b in drawn],
+                mode="lines",
+                fill="tonexty",
+                fillcolor=BAND_FILL,
+                line={"color": BAND_EDGE, "width": 0.5},
+                hovertemplate="expected from %{y:,.2f}<extra></extra>",
+            )
+        )
     fig.add_trace(
         go.Scatter(
             name=metric_label,
@@ -149,6 +184,7 @@ def performance_summary(
     metric_label: str,
     control_limit: float | None,
     anomalies: Sequence[AnomalyMarker],
+    band: Sequence[BandPoint] = (),
 ) -> str:
     if not series:
         return f"{NO_PERFORMANCE}."
@@ -161,6 +197,11 @@ def performance_summary(
     ]
     if control_limit is not None:
         parts.append(f"Control limit {_number(control_limit)}")
+    latest = next((b for b in reversed(band) if b.low is not None or b.high is not None), None)
+    if latest is not None:
+        low = _number(latest.low) if latest.low is not None else "any"
+        high = _number(latest.high) if latest.high is not None else "any"
+        parts.append(f"Expected range at {latest.at:{TIME_FORMAT}}: {low} to {high}")
     if anomalies:
         flags = "; ".join(f"{a.label} at {a.at:{TIME_FORMAT}}" for a in anomalies)
         parts.append(f"Anomaly flags: {flags}")

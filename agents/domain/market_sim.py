@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from agents.domain.allocation import ArmStats, allocate, stats_since_change
 
@@ -50,13 +51,40 @@ def drifted(rates: Sequence[float]) -> list[float]:
     return after
 
 
-def check_market(rates: Sequence[float], horizon: int, batch: int, drift_at: float | None):
+def gradual(start: Sequence[float], end: Sequence[float], horizon: int, *, steps: int = 100):
+    """A market that moves from ``start`` to ``end`` rates in a straight line over the
+    horizon, as ``changes`` for :func:`simulate`: ``steps`` equal steps (the first at
+    impression ``horizon / steps``), so the rates are ``end`` for the last step."""
+    if len(start) != len(end):
+        raise ValueError("The start and end rates must have one rate per arm each.")
+    return [
+        (
+            horizon * k // steps,
+            [a + (b - a) * k / steps for a, b in zip(start, end, strict=True)],
+        )
+        for k in range(1, steps + 1)
+    ]
+
+
+def check_market(
+    rates: Sequence[float],
+    horizon: int,
+    batch: int,
+    drift_at: float | None,
+    changes: Sequence[tuple[int, Sequence[float]]] = (),
+):
     """Raise ValueError, with a message a person can act on, for a market that makes no sense."""
     if len(rates) < 2:
         raise ValueError(f"A test needs at least 2 arms, not {len(rates)}.")
-    for rate in rates:
+    for rate in [*rates, *(rate for _, after in changes for rate in after)]:
         if not 0 < rate < 1:
             raise ValueError(f"Every conversion rate must be between 0 and 1, not {rate}.")
+    if any(len(after) != len(rates) for _, after in changes):
+        raise ValueError("Every change must give one rate per arm.")
+    if any(at < 1 for at, _ in changes) or any(b <= a for (a, _), (b, _) in pairwise(changes)):
+        raise ValueError("Changes must start after impression 0, in order of when they start.")
+    if changes and drift_at is not None:
+        raise ValueError("Give either a drift point or a list of changes, not both.")
     if horizon <= 0:
         raise ValueError(f"The horizon must be at least 1 impression, not {horizon}.")
     if batch <= 0:
@@ -72,15 +100,24 @@ def simulate(
     batch: int,
     rng: random.Random,
     drift_at: float | None = None,
+    *,
+    changes: Sequence[tuple[int, Sequence[float]]] = (),
 ) -> SimulationResult:
     """Run ``policy`` for ``horizon`` impressions in batches of ``batch`` against arms
     converting at ``rates``. With ``drift_at`` (a fraction of the horizon) the best and
-    worst arms swap rates from that impression on, mid-batch if need be."""
-    check_market(rates, horizon, batch, drift_at)
+    worst arms swap rates from that impression on, mid-batch if need be; ``changes``
+    instead lists ``(impression, rates)``: the rates in force from that impression on
+    (see :func:`gradual` for a market that drifts step by step)."""
+    check_market(rates, horizon, batch, drift_at, changes)
     market = random.Random(rng.getrandbits(64))
     choices = random.Random(rng.getrandbits(64))
-    changes_at = horizon if drift_at is None else int(horizon * drift_at)
-    phases = [(0, changes_at, list(rates)), (changes_at, horizon, drifted(rates))]
+    if drift_at is not None:
+        changes = [(int(horizon * drift_at), drifted(rates))]
+    schedule = [(0, list(rates)), *((at, list(after)) for at, after in changes if at < horizon)]
+    phases = [
+        (at, next_at, now)
+        for (at, now), (next_at, _) in zip(schedule, [*schedule[1:], (horizon, [])], strict=True)
+    ]
     arms = len(rates)
     history: list[tuple[ArmStats, ...]] = [tuple(ArmStats(0, 0) for _ in range(arms))]
     impressions = [0] * arms

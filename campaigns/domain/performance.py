@@ -42,6 +42,15 @@ class MetricPoint:
 
 
 @dataclass(frozen=True)
+class BandPoint:
+    """The range a detector expected at ``at`` (either side may be open)."""
+
+    at: datetime
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
 class AnomalyMarker:
     """Where an anomaly flag opened, to mark it on the metric chart."""
 

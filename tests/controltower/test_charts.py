@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns.domain.performance import AnomalyMarker, MetricPoint, SpendPoint
+from campaigns.domain.performance import AnomalyMarker, BandPoint, MetricPoint, SpendPoint
 from controltower import charts
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -496,3 +496,24 @@ def test_experiment_figure_data_is_plain_json():
         assert data["layout"]["title"]["text"]
     shares = charts.figure_data(figures[2])["data"][0]
     assert shares["x"][0] == "2025-03-01T09:00:00"  # wall-clock, no offset
+
+
+def test_the_expected_range_is_drawn_under_the_line_and_said_in_words():
+    band = [
+        BandPoint(at(0), None, None),
+        BandPoint(at(1), 18.0, 30.0),
+        BandPoint(at(2), 19.0, None),
+    ]
+    fig = charts.performance_figure(
+        CPA, metric_label="CPA (USD)", control_limit=None, anomalies=[CPA_FLAG], band=band
+    )
+    names = [trace.name for trace in fig.data]
+    assert names[:3] == ["Expected (upper)", "Expected range", "CPA (USD)"]
+    upper, lower = fig.data[0], fig.data[1]
+    # A point with no expectation yet is not drawn; an open side follows the line.
+    assert list(upper.y) == [30.0, 41.2] and list(lower.y) == [18.0, 19.0]
+    assert lower.fill == "tonexty"
+    summary = charts.performance_summary(
+        CPA, metric_label="CPA (USD)", control_limit=None, anomalies=[], band=band
+    )
+    assert "Expected range at 2025-03-01 11:00: 19 to any" in summary
