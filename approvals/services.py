@@ -176,6 +176,15 @@ def brand_permissions_change(
                 "removed": removed,
             },
         )
+        # Open sockets of the people concerned re-check what they may see at once.
+        from controltower.realtime import access_changed_on_commit
+
+        people = (
+            assignee.user_set.values_list("pk", flat=True)
+            if hasattr(assignee, "user_set")
+            else [assignee.pk]
+        )
+        access_changed_on_commit(list(people))
 
 
 # --- The delegation-policy gate -------------------------------------------------------

@@ -26,6 +26,11 @@ from channels.layers import get_channel_layer
 logger = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+#: A socket's handler for control messages (``access.changed``): not forwarded, acted on.
+Control = Callable[[dict[str, Any]], Awaitable[None]]
+
+#: Messages that tell sockets to re-check what their user may see, never sent on.
+CONTROL_TYPES = frozenset({"access.changed"})
 
 #: One hub per event loop (a server process has one; each async test has its own).
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TowerHub] = weakref.WeakKeyDictionary()
@@ -34,12 +39,18 @@ _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TowerHub] = weakref.
 class TowerHub:
     def __init__(self) -> None:
         self.members: dict[str, dict[int, Send]] = defaultdict(dict)
+        self.controls: dict[int, Control] = {}
+        self.tasks: set[asyncio.Task] = set()
         self.channel: str | None = None
         self.listener: asyncio.Task | None = None
         self.lock = asyncio.Lock()
 
-    async def join(self, groups: Iterable[str], key: int, send: Send) -> None:
+    async def join(
+        self, groups: Iterable[str], key: int, send: Send, control: Control | None = None
+    ) -> None:
         layer = get_channel_layer()
+        if control is not None:
+            self.controls[key] = control
         async with self.lock:
             if self.channel is None:
                 self.channel = await layer.new_channel("tower-hub.")
@@ -49,8 +60,10 @@ class TowerHub:
                     await layer.group_add(group, self.channel)
                 self.members[group][key] = send
 
-    async def leave(self, groups: Iterable[str], key: int) -> None:
+    async def leave(self, groups: Iterable[str], key: int, *, closing: bool = True) -> None:
         layer = get_channel_layer()
+        if closing:
+            self.controls.pop(key, None)
         async with self.lock:
             for group in groups:
                 self.members[group].pop(key, None)
@@ -61,6 +74,16 @@ class TowerHub:
     async def _listen(self, layer: Any, channel: str) -> None:
         while True:
             message = await layer.receive(channel)
+            if message.get("type") in CONTROL_TYPES:
+                keys = list(self.members.get(message.get("group", ""), {}))
+                for key in keys:
+                    control = self.controls.get(key)
+                    if control is not None:
+                        # Kept until done: a task nobody references may be collected.
+                        task = asyncio.create_task(control(message))
+                        self.tasks.add(task)
+                        task.add_done_callback(self.tasks.discard)
+                continue
             members = list(self.members.get(message.get("group", ""), {}).values())
             if not members:
                 continue

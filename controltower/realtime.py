@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -265,3 +266,20 @@ def push_notifications(user_id: int) -> None:
         {"unread_notifications": unread_count(user_id), "live": True},
     )
     publish(user_group(user_id), {"type": "notifications.update", "html": html})
+
+
+def access_changed_on_commit(user_ids: Iterable[int]) -> None:
+    """After commit, tell these people's open sockets to re-check what they may see (an
+    assignment or role changed, they logged out, they were deactivated): a socket keeps
+    only the groups still allowed, or closes (``controltower.consumers``)."""
+    ids = sorted(set(user_ids))
+    if ids:
+        transaction.on_commit(partial(_access_changed, ids))
+
+
+def _access_changed(user_ids: list[int]) -> None:
+    try:
+        for user_id in user_ids:
+            publish(user_group(user_id), {"type": "access.changed", "user_id": user_id})
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("Could not tell the sockets of %s that access changed: %s", user_ids, exc)
