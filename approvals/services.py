@@ -1037,3 +1037,56 @@ def approvals_reconsider_claims(*, brand_id: int, actor: Actor) -> list[int]:
             _announce(approval.campaign_id)
             moved.append(approval.pk)
     return moved
+
+
+# --- Audit checkpoints: the chain head kept outside the database -----------------------
+
+
+def audit_checkpoint_key() -> bytes:
+    """The key checkpoints are signed with: ``CONTROLTOWER_AUDIT_CHECKPOINT_KEY``, else
+    one derived from ``SECRET_KEY`` (so rotating that key needs the old one to check old
+    checkpoints: ``SECRET_KEY_FALLBACKS`` are tried by ``audit_verify``)."""
+    import hashlib
+
+    from django.conf import settings
+
+    explicit = getattr(settings, "CONTROLTOWER_AUDIT_CHECKPOINT_KEY", "")
+    if explicit:
+        return explicit.encode()
+    return hashlib.sha256(f"audit-checkpoint:{settings.SECRET_KEY}".encode()).digest()
+
+
+def audit_checkpoint_write(*, now: datetime | None = None) -> dict[str, Any]:
+    """Anchor the chain head outside the database (beat, hourly): a signed checkpoint
+    written to ``CONTROLTOWER_AUDIT_CHECKPOINT_DIR`` and, if set, mailed to
+    ``CONTROLTOWER_AUDIT_CHECKPOINT_EMAIL``. Whoever can rewrite the database cannot
+    reach these copies, so ``audit_verify --checkpoint`` exposes a trail emptied or
+    shortened with its head rewound. Nothing in the database changes."""
+    import json as _json
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    from .domain.audit import checkpoint_sign
+
+    now = now or timezone.now()
+    head = AuditChainHead.objects.filter(id=1).values_list("seq", "hash").first() or (0, "")
+    checkpoint = checkpoint_sign(
+        seq=head[0], head_hash=head[1], at=now.isoformat(), key=audit_checkpoint_key()
+    )
+    text = _json.dumps(checkpoint, sort_keys=True)
+    folder = Path(settings.CONTROLTOWER_AUDIT_CHECKPOINT_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"audit-checkpoint-{now:%Y%m%dT%H%M%S}-{head[0]}.json"
+    (folder / name).write_text(text + "\n")
+    to = getattr(settings, "CONTROLTOWER_AUDIT_CHECKPOINT_EMAIL", "")
+    if to:
+        send_mail(
+            subject=f"Audit checkpoint: #{head[0]} at {now:%Y-%m-%d %H:%M} UTC",
+            message="Keep this message: `manage.py audit_verify --checkpoint FILE` checks the "
+            "audit trail against it.\n\n" + text,
+            from_email=None,
+            recipient_list=[to],
+        )
+    return checkpoint

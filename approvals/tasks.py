@@ -43,3 +43,11 @@ def review_autonomy() -> None:
     from .autonomy import autonomy_review
 
     autonomy_review()
+
+
+@shared_task(name="approvals.audit_checkpoint", ignore_result=True, acks_late=True, time_limit=120)
+def audit_checkpoint() -> None:
+    """Anchor the audit chain head outside the database (beat, hourly)."""
+    from .services import audit_checkpoint_write
+
+    audit_checkpoint_write()

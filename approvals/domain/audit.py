@@ -79,3 +79,58 @@ def verify_chain(events: Iterable[tuple[int, str, str, Mapping[str, Any]]]) -> C
             return ChainBreak(seq, "its content does not match its hash: it was altered")
         expected_prev, expected_seq = digest, seq + 1
     return None
+
+
+# --- Checkpoints: the chain head anchored outside the database ---------------------------
+
+#: What a checkpoint signs, in this order.
+CHECKPOINT_FIELDS = ("seq", "hash", "at")
+
+
+def checkpoint_sign(*, seq: int, head_hash: str, at: str, key: bytes) -> dict[str, Any]:
+    """A checkpoint of the chain head: where it stood at ``at`` (ISO time), signed with
+    HMAC-SHA256 so a copy kept outside the database cannot be forged to match a rewound
+    trail by someone who has only the database."""
+    import hmac
+
+    body = {"seq": seq, "hash": head_hash, "at": at}
+    mac = hmac.new(key, canonical(body), hashlib.sha256).hexdigest()
+    return {**body, "signature": mac}
+
+
+def checkpoint_problem(
+    checkpoint: Mapping[str, Any],
+    *,
+    key: bytes,
+    event_hash_at: Mapping[int, str],
+    head_seq: int,
+) -> str:
+    """Why the trail does not match ``checkpoint`` ("" when it does): a bad signature,
+    the head behind the checkpoint (events removed and the head rewound), or the event
+    the checkpoint names missing or changed. ``event_hash_at`` maps seq → stored hash
+    (only the checkpoint's seq is looked up)."""
+    import hmac
+
+    try:
+        seq, head_hash, at = (checkpoint[f] for f in CHECKPOINT_FIELDS)
+        signature = str(checkpoint["signature"])
+    except KeyError as missing:
+        return f"the checkpoint has no {missing.args[0]}"
+    if not isinstance(seq, int) or not isinstance(head_hash, str):
+        return "the checkpoint is malformed"
+    expected = checkpoint_sign(seq=seq, head_hash=head_hash, at=str(at), key=key)["signature"]
+    if not hmac.compare_digest(expected, signature):
+        return "the checkpoint's signature does not match (a different key, or edited)"
+    if seq == 0:
+        return ""
+    if head_seq < seq:
+        return (
+            f"the chain head records #{head_seq}, but on {at} it had reached #{seq}: "
+            "events were removed and the head rewound"
+        )
+    stored = event_hash_at.get(seq)
+    if stored is None:
+        return f"event #{seq}, which the checkpoint of {at} names, is missing"
+    if stored != head_hash:
+        return f"event #{seq} differs from the checkpoint of {at}: the trail was rewritten"
+    return ""

@@ -213,6 +213,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         }
         for task in ("sandbox_tick", "close_buckets", "climb_escalations", "evaluate_slas")
     },
+    # The audit chain head, signed and kept outside the database.
+    "approvals.audit-checkpoint": {
+        "task": "approvals.audit_checkpoint",
+        "schedule": crontab(minute=7),
+        "options": {"expires": 60 * 60},
+    },
     "monitoring.resend-deliveries": {
         "task": "monitoring.resend_deliveries",
         "schedule": 300,
@@ -423,6 +429,13 @@ CONTROLTOWER_AGENT_QUEUE_GRACE_SECONDS = env.int(
 CONTROLTOWER_AGENT_MAX_INTERRUPTIONS = env.int("CONTROLTOWER_AGENT_MAX_INTERRUPTIONS", default=3)
 # A run is tried at most this many times (model unreachable, a bug on its input, a
 # database blip); then it is failed and its campaign escalated with the last error.
+# Audit checkpoints (approvals.services.audit_checkpoint_write, beat hourly): the chain
+# head signed and kept outside the database; mailed too when an address is set.
+CONTROLTOWER_AUDIT_CHECKPOINT_DIR = env.str(
+    "CONTROLTOWER_AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")
+)
+CONTROLTOWER_AUDIT_CHECKPOINT_EMAIL = env.str("CONTROLTOWER_AUDIT_CHECKPOINT_EMAIL", default="")
+CONTROLTOWER_AUDIT_CHECKPOINT_KEY = env.str("CONTROLTOWER_AUDIT_CHECKPOINT_KEY", default="")
 CONTROLTOWER_AGENT_MAX_ATTEMPTS = env.int("CONTROLTOWER_AGENT_MAX_ATTEMPTS", default=4)
 # A claim waits this long for its run's row (held for a moment by another worker or the
 # reaper), then its task retries: never skipped, so a run is never left behind.
