@@ -3,6 +3,7 @@ all serve the app the same way."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 UVICORN_OPTIONS = [
@@ -14,6 +15,18 @@ UVICORN_OPTIONS = [
     "--ws-per-message-deflate",
     "false",
 ]
+
+
+def proxy_options(trusted: str | None = None) -> list[str]:
+    """Client addresses come from proxy headers only when ``TRUSTED_PROXIES`` names the
+    proxies (comma-separated addresses or networks). TRICKY: uvicorn otherwise trusts
+    ``X-Forwarded-For`` from 127.0.0.1, so anyone on the host — or any request a local
+    proxy passes on — chose their own address, and the login lock-out (keyed on it)
+    never locked anyone out."""
+    trusted = (os.environ.get("TRUSTED_PROXIES", "") if trusted is None else trusted).strip()
+    if not trusted:
+        return ["--no-proxy-headers"]
+    return ["--proxy-headers", "--forwarded-allow-ips", trusted]
 
 
 def uvicorn_command(
@@ -31,5 +44,6 @@ def uvicorn_command(
         "--workers",
         str(workers),
         *UVICORN_OPTIONS,
+        *proxy_options(),
         *(extra or []),
     ]
