@@ -21,13 +21,11 @@ so receivers dedupe on the body's ``id``.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import secrets
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
@@ -45,6 +43,7 @@ from campaigns.domain.errors import DomainError, NotPermitted
 from .domain.signing import delivery_headers
 from .events import EVENT_TYPES
 from .models import WebhookDelivery, WebhookDeliveryStatus, WebhookSubscription
+from .outbound import AddressRefused, post, url_problem
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +85,9 @@ def backoff_seconds(attempts: int) -> int:
 def subscription_problems(*, url: str, events: Iterable[str]) -> dict[str, list[str]]:
     """What is wrong with a subscription's URL and events, by field (empty: nothing)."""
     problems: dict[str, list[str]] = {}
-    parts = urllib.parse.urlsplit((url or "").strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        problems["url"] = ["The endpoint must be an http:// or https:// URL with a host."]
-    elif parts.username or parts.password:
-        problems["url"] = ["Put no credentials in the URL: receivers check the signature."]
+    found = url_problem(url)
+    if found:
+        problems["url"] = [found]
     chosen = list(events or [])
     unknown = sorted({e for e in chosen if e not in EVENT_TYPES}, key=str)
     if unknown:
@@ -339,20 +336,12 @@ def _payload(*, event: str, brand_id: int, data: dict[str, Any]) -> dict[str, An
     )
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # TRICKY: urllib would follow a 301/302 from a POST as a GET without the body (and
-    # send the signed request's contents elsewhere); a redirect is a failure to fix.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
 def _post(
     delivery: WebhookDelivery, subscription: WebhookSubscription
 ) -> tuple[int | None, str | None]:
-    """Post the delivery, signed now; (status code or None, error or None on a 2xx)."""
+    """Post the delivery, signed now; (status code or None, error or None on a 2xx).
+    Through ``integrations.outbound``: public addresses only, no redirects followed, and
+    the endpoint's answer is never read — the admin sees its status code, nothing else."""
     body = body_of(delivery.payload)
     headers = {
         "Content-Type": "application/json",
@@ -365,28 +354,17 @@ def _post(
             delivery_id=delivery.pk,
         ),
     }
-    # urllib sends header names title-cased ("X-Controltower-Signature"); HTTP header
-    # names are case-insensitive (docs/WEBHOOKS.md says so).
-    request = urllib.request.Request(subscription.url, data=body, headers=headers, method="POST")
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-            code = response.status
-    except urllib.error.HTTPError as exc:
-        answer = _read(exc)
-        return exc.code, f"HTTP {exc.code}" + (f": {answer}" if answer else "")
-    except (OSError, ValueError) as exc:  # refused, unreachable, timed out, bad URL
-        reason = getattr(exc, "reason", None) or exc
-        return None, f"{type(exc).__name__}: {reason}"
+        code = post(subscription.url, body, headers, timeout=TIMEOUT_SECONDS)
+    except AddressRefused as exc:
+        return None, f"Refused: {exc}"
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, timed out…
+        return None, f"{type(exc).__name__}: {exc}"
+    if 300 <= code < 400:
+        return code, f"HTTP {code}: a redirect, not followed (point the webhook at its target)"
     if not 200 <= code < 300:
         return code, f"HTTP {code}"
     return code, None
-
-
-def _read(response: Any) -> str:
-    try:
-        return response.read(300).decode("utf-8", "replace").strip()
-    except OSError:
-        return ""
 
 
 def _send_later(ids: list[int]) -> None:

@@ -391,6 +391,10 @@ CONTROLTOWER_BASE_URL = env.str("CONTROLTOWER_BASE_URL", default="http://127.0.0
 # channel really sends campaign mail over SMTP (off: the sandbox market stands in).
 CONTROLTOWER_APPROVAL_LINK_HOURS = env.int("CONTROLTOWER_APPROVAL_LINK_HOURS", default=48)
 # Outbound webhooks: attempts per delivery before it is marked failed (30 s · 2^n apart, ≤ 1 h).
+# Webhook endpoints (integrations.outbound): https only, public addresses only. These
+# open a development setup or a lab to http and to private addresses; never production.
+CONTROLTOWER_WEBHOOK_ALLOW_HTTP = env.bool("CONTROLTOWER_WEBHOOK_ALLOW_HTTP", default=False)
+CONTROLTOWER_WEBHOOK_ALLOW_PRIVATE = env.bool("CONTROLTOWER_WEBHOOK_ALLOW_PRIVATE", default=False)
 CONTROLTOWER_WEBHOOK_MAX_ATTEMPTS = env.int("CONTROLTOWER_WEBHOOK_MAX_ATTEMPTS", default=8)
 CONTROLTOWER_CAMPAIGN_EMAIL = env.bool("CONTROLTOWER_CAMPAIGN_EMAIL", default=False)
 # Monitoring (monitoring/services/detection.py): an hour is judged once this long has

@@ -32,3 +32,9 @@ SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
 # Browser tests speak plain HTTP to a local server; secure-only cookies would never be sent.
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# The webhook tests run their receivers on this machine, over http; the refusal of
+# exactly that (integrations.outbound) is tested with these switched off.
+os.environ.setdefault("CONTROLTOWER_WEBHOOK_ALLOW_HTTP", "1")
+os.environ.setdefault("CONTROLTOWER_WEBHOOK_ALLOW_PRIVATE", "1")
+CONTROLTOWER_WEBHOOK_ALLOW_HTTP = os.environ["CONTROLTOWER_WEBHOOK_ALLOW_HTTP"] == "1"
+CONTROLTOWER_WEBHOOK_ALLOW_PRIVATE = os.environ["CONTROLTOWER_WEBHOOK_ALLOW_PRIVATE"] == "1"

@@ -10,10 +10,9 @@ an escalation told twice is better than one never told.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -184,18 +183,21 @@ def _send(delivery: NotificationDelivery) -> None:
             fail_silently=False,
         )
         return
-    request = urllib.request.Request(
-        delivery.target,
-        data=delivery.body.encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "campaign-control-tower"},
-        method="POST",
-    )
+    from integrations.outbound import AddressRefused, post
+
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            if not 200 <= response.status < 300:
-                raise DeliveryFailed(f"the webhook answered {response.status}")
-    except urllib.error.HTTPError as exc:
-        raise DeliveryFailed(f"the webhook answered {exc.code}") from exc
+        status = post(
+            delivery.target,
+            delivery.body.encode(),
+            {"Content-Type": "application/json", "User-Agent": "campaign-control-tower"},
+            timeout=WEBHOOK_TIMEOUT_SECONDS,
+        )
+    except AddressRefused as exc:
+        raise DeliveryFailed(f"refused: {exc}") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
+    if not 200 <= status < 300:
+        raise DeliveryFailed(f"the webhook answered {status}")
 
 
 def _send_later(ids: list[int]) -> None:

@@ -42,8 +42,12 @@ def monitoring_settings_problems(values: dict[str, Any]) -> dict[str, list[str]]
     except ValueError as exc:
         problems["flag_responses"] = [str(exc)]
     url = values.get("slack_webhook_url") or ""
-    if url and not url.startswith(("https://", "http://")):
-        problems["slack_webhook_url"] = ["A webhook URL starts with https:// (or http://)."]
+    if url:
+        from integrations.outbound import url_problem
+
+        found = url_problem(url)
+        if found:
+            problems["slack_webhook_url"] = [found]
     for name, low, high in (("completion_pct", 1, 100), ("exception_max_pct", 0, 100)):
         value = values.get(name)
         if value is not None and not low <= value <= high:

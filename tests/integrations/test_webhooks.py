@@ -508,7 +508,7 @@ def test_a_failing_endpoint_is_retried_with_backoff_logged_then_failed(
     delivery = WebhookDelivery.objects.get()
     assert len(receiver.requests) == 1
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 500)
-    assert delivery.last_error == "HTTP 500: database is down"
+    assert delivery.last_error == "HTTP 500"  # the answer itself is never read
     assert delivery.sent_at is None
     wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
     assert 25 < wait <= 30
@@ -546,7 +546,7 @@ def test_a_failing_endpoint_is_retried_with_backoff_logged_then_failed(
     assert webhook_delivery_send(delivery_id=delivery.pk) == "failed"
     delivery = fresh(delivery)
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("failed", 4, 500)
-    assert delivery.last_error == "HTTP 500: database is down"
+    assert delivery.last_error == "HTTP 500"  # the answer itself is never read
     assert delivery.next_attempt_at is None and delivery.sent_at is None
     assert webhook_delivery_send(delivery_id=delivery.pk) == "skipped"
     assert webhook_deliveries_resend() == []
@@ -710,7 +710,7 @@ class TestAdmin:
 
         delivery = WebhookDelivery.objects.get()
         assert shown_messages(response) == [
-            f"Test delivery #{delivery.pk} to {receiver.url} failed: HTTP 404: no such hook"
+            f"Test delivery #{delivery.pk} to {receiver.url} failed: HTTP 404"
         ]
         assert (delivery.status, delivery.attempts, delivery.last_status_code) == (
             "failed",
