@@ -129,11 +129,14 @@ def approval_refusal(user: Any, approval: Any) -> str | None:
     Separation of duties: only people decide (agents have no user account, so they
     cannot reach this); nobody decides a request they raised; a role decides only in its
     own queue (or one escalated to it), and only for brands it is assigned to. A reviewer
-    away may delegate: their delegate may then decide what they could (never a request
-    the delegate raised themselves).
+    away may delegate: their delegate may then decide in their queues — but only for
+    brands the delegate is assigned to themselves (a delegation never opens a brand to
+    someone who may not see it), and never a request the delegate raised themselves.
     """
     refusal = _own_refusal(user, approval)
     if refusal is None or refusal == SELF_REQUEST:
+        return refusal
+    if approval.brand_id not in visible_brand_ids(user):
         return refusal
     for reviewer in active_delegators(user):
         if _own_refusal(reviewer, approval) is None:
@@ -185,11 +188,14 @@ def queue_scope(user: Any) -> Q:
     queues (and items escalated to those roles) for their brands, plus those of anyone who
     delegated to them."""
     scope = Q(pk__in=[])
+    own_brands = set(visible_brand_ids(user))
     for person in [user, *active_delegators(user)]:
         roles = [role.value for role in roles_of(person)]
-        if roles:
+        # A delegator's queues, for the brands both of them may see (approval_refusal).
+        brands = own_brands & set(visible_brand_ids(person))
+        if roles and brands:
             scope |= (Q(queue_role__in=roles) | Q(escalated_to__in=roles)) & Q(
-                brand_id__in=visible_brand_ids(person)
+                brand_id__in=sorted(brands)
             )
     return scope
 
@@ -384,7 +390,7 @@ def approval_reviewers(approval: Any) -> list[Any]:
         people = people.exclude(pk=approval.requested_by_user_id)
     reviewers = list(people.filter(holds_role).filter(sees_brand).distinct())
     now = timezone.now()
-    delegates = people.filter(
+    delegates = people.filter(sees_brand).filter(
         pk__in=ReviewDelegation.objects.filter(
             reviewer__in=reviewers, starts_at__lte=now, ends_at__gt=now
         ).values("delegate")

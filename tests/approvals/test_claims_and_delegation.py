@@ -108,7 +108,8 @@ def test_asking_for_changes_needs_a_comment_and_sends_it_back(campaign_a, manage
 
 def test_a_delegate_decides_while_the_reviewer_is_away(campaign_b, manager, brand_b):
     item = launch_item(campaign_b)
-    stand_in = UserFactory(username="stand-in", role=Role.LEGAL)  # not a manager, not brand B
+    # A legal reviewer of brand B covers the manager's queue: not a manager themselves.
+    stand_in = UserFactory(username="stand-in", role=Role.LEGAL, brands=[brand_b])
     with pytest.raises(NotPermitted):
         approval_decide(approval_id=item.pk, user=stand_in, approve=True)
     review_delegate(
@@ -122,6 +123,36 @@ def test_a_delegate_decides_while_the_reviewer_is_away(campaign_b, manager, bran
 
     assert [a.pk for a in queue_for_user(stand_in)] == [item.pk]
     approval_decide(approval_id=item.pk, user=stand_in, approve=True)
+
+
+def test_a_delegation_never_opens_a_brand_the_delegate_may_not_see(
+    client, campaign_a, campaign_b, manager, legal_a
+):
+    """An outside probe: a manager delegated to the legal reviewer of brand A, and brand
+    B's items became visible and decidable by legal on the page (the API said 404)."""
+    from approvals.policies import approval_reviewers
+    from approvals.selectors import queue_for_user
+
+    item_b = launch_item(campaign_b)
+    item_a = launch_item(campaign_a)
+    review_delegate(
+        reviewer=manager,
+        delegate=legal_a,
+        starts_at=NOW - timedelta(hours=1),
+        ends_at=NOW + timedelta(days=3),
+    )
+    legal = UserFactory._meta.model.objects.get(pk=legal_a.pk)
+    assert [a.pk for a in queue_for_user(legal)] == [item_a.pk]  # brand A only
+    with pytest.raises(NotPermitted):
+        approval_decide(approval_id=item_b.pk, user=legal, approve=True)
+    assert legal_a not in approval_reviewers(item_b)
+    client.force_login(legal_a)
+    page = client.get(reverse("approvals:queue")).content.decode()
+    assert f'id="approval-{item_a.pk}"' in page and f'id="approval-{item_b.pk}"' not in page
+    response = client.post(reverse("approvals:decide", args=[item_b.pk]), {"verdict": "approve"})
+    assert response.status_code in (403, 404)
+    item_b.refresh_from_db()
+    assert item_b.status == "pending"
 
 
 def test_delegation_ends_and_never_covers_your_own_requests(campaign_a, manager, colleague):
