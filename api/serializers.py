@@ -9,6 +9,7 @@ from typing import Any
 from rest_framework import serializers
 
 from campaigns.domain.briefs import CHANNELS, LIMITS, LIST_FIELDS, SUCCESS_METRICS, list_problems
+from campaigns.domain.inputs import is_ascii_integer, is_ascii_number
 from campaigns.models import PHASE_CHOICES, Brief, Campaign
 
 from .domain.tokens import SCOPES
@@ -145,6 +146,25 @@ def _lines(field: str, child: serializers.Field | None = None, **kwargs: Any) ->
     )
 
 
+class AsciiDecimalField(serializers.DecimalField):
+    """A JSON number, or a string of plain ASCII digits: DRF (like Python) also reads
+    "٣٠٠٠" and "1_000" (``campaigns.domain.inputs``)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not is_ascii_number(data.strip()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class AsciiIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not is_ascii_integer(data.strip()):
+            self.fail("invalid")
+        if isinstance(data, float) and not data.is_integer():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class BriefCreateSerializer(serializers.Serializer):
     """A brief as the API takes it: the form's fields and limits, and nothing else — an
     unknown field is refused by name, never silently dropped (a typo such as
@@ -165,22 +185,20 @@ class BriefCreateSerializer(serializers.Serializer):
         min_length=1,
         help_text="Each known channel at most once.",
     )
-    budget = serializers.DecimalField(max_digits=12, decimal_places=2)
-    daily_cap = serializers.DecimalField(
+    budget = AsciiDecimalField(max_digits=12, decimal_places=2)
+    daily_cap = AsciiDecimalField(
         max_digits=12, decimal_places=2, required=False, allow_null=True, default=None
     )
     deadline = serializers.DateField()
     success_metric = serializers.ChoiceField(choices=list(SUCCESS_METRICS))
-    success_target = serializers.DecimalField(
+    success_target = AsciiDecimalField(
         max_digits=12, decimal_places=2, required=False, allow_null=True, default=None
     )
     escalation_criteria = _text("escalation_criteria", required=False)
-    sla_draft_hours = serializers.IntegerField(min_value=1, max_value=720, default=2)
-    sla_qa_pass_pct = serializers.IntegerField(min_value=1, max_value=100, default=95)
-    sla_policy_escalation_minutes = serializers.IntegerField(
-        min_value=1, max_value=10080, default=10
-    )
-    sla_pacing_tolerance_pct = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    sla_draft_hours = AsciiIntegerField(min_value=1, max_value=720, default=2)
+    sla_qa_pass_pct = AsciiIntegerField(min_value=1, max_value=100, default=95)
+    sla_policy_escalation_minutes = AsciiIntegerField(min_value=1, max_value=10080, default=10)
+    sla_pacing_tolerance_pct = AsciiIntegerField(min_value=1, max_value=100, default=10)
     as_template = serializers.BooleanField(default=False)
 
     def to_internal_value(self, data: Any) -> Any:

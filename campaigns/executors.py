@@ -17,6 +17,7 @@ from memory.domain.entries import ChangeInvalid, MemoryChange, parse_memory_chan
 from memory.services import memory_change_apply
 
 from .domain.errors import DomainError
+from .domain.inputs import is_ascii_number
 from .models import Campaign
 from .services import (
     campaign_change_budget,
@@ -44,9 +45,12 @@ def _reason(payload: Mapping[str, Any]) -> str:
 
 
 def _new_total(payload: Mapping[str, Any]) -> Decimal:
+    raw = payload.get("new_total")
+    if isinstance(raw, bool) or (isinstance(raw, str) and not is_ascii_number(raw.strip())):
+        raise PayloadInvalid("A budget change needs “new_total”, a number.")
     try:
-        total = Decimal(str(payload["new_total"]))
-    except (KeyError, InvalidOperation):
+        total = Decimal(str(raw))
+    except InvalidOperation:
         raise PayloadInvalid("A budget change needs “new_total”, a number.") from None
     if not total.is_finite() or total <= 0:
         raise PayloadInvalid("The new budget must be a positive number.")

@@ -18,6 +18,7 @@ from .domain.briefs import (
     split_lines,
     text_problem,
 )
+from .domain.inputs import is_ascii_integer, is_ascii_number
 from .models import Brand, Brief
 
 
@@ -65,6 +66,26 @@ class LinesField(forms.CharField):
             raise forms.ValidationError(problems)
 
 
+ASCII_NUMBER = "Enter a number in plain digits, like 12000 or 12.50."
+
+
+class AsciiDecimalField(forms.DecimalField):
+    """A number typed in plain ASCII digits (``campaigns.domain.inputs``): Python would
+    also read "٣٠٠٠" or "1_000", and the figure people read back would not be theirs."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() and not is_ascii_number(value.strip()):
+            raise forms.ValidationError(ASCII_NUMBER, code="invalid")
+        return super().to_python(value)
+
+
+class AsciiIntegerField(forms.IntegerField):
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() and not is_ascii_integer(value.strip()):
+            raise forms.ValidationError("Enter a whole number in plain digits.", code="invalid")
+        return super().to_python(value)
+
+
 class ChannelsField(forms.MultipleChoiceField):
     """Checkboxes of the known channels. Whether a submitted channel exists is a domain
     rule (``validate_brief``), which words the error better than Django's default."""
@@ -93,8 +114,8 @@ class BriefForm(forms.Form):
     channels = ChannelsField(
         choices=list(CHANNELS.items()), required=False, widget=forms.CheckboxSelectMultiple
     )
-    budget = forms.DecimalField(decimal_places=2, required=False)
-    daily_cap = forms.DecimalField(
+    budget = AsciiDecimalField(decimal_places=2, required=False)
+    daily_cap = AsciiDecimalField(
         label="Daily spend cap",
         decimal_places=2,
         required=False,
@@ -105,7 +126,7 @@ class BriefForm(forms.Form):
         required=False,
         widget=forms.Select(choices=[("", "— choose a metric —"), *SUCCESS_METRICS.items()]),
     )
-    success_target = forms.DecimalField(
+    success_target = AsciiDecimalField(
         decimal_places=2, required=False, help_text="The value that counts as success."
     )
     escalation_criteria = bounded_text(
@@ -114,14 +135,14 @@ class BriefForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="When agents must stop and ask a person.",
     )
-    sla_draft_hours = forms.IntegerField(label="Draft within (hours)", min_value=1, initial=2)
-    sla_qa_pass_pct = forms.IntegerField(
+    sla_draft_hours = AsciiIntegerField(label="Draft within (hours)", min_value=1, initial=2)
+    sla_qa_pass_pct = AsciiIntegerField(
         label="QA pass rate at least (%)", min_value=0, max_value=100, initial=95
     )
-    sla_policy_escalation_minutes = forms.IntegerField(
+    sla_policy_escalation_minutes = AsciiIntegerField(
         label="Policy issue escalated within (minutes)", min_value=1, initial=10
     )
-    sla_pacing_tolerance_pct = forms.IntegerField(
+    sla_pacing_tolerance_pct = AsciiIntegerField(
         label="Budget pacing within ± (%)", min_value=1, max_value=100, initial=10
     )
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from .inputs import text_problem as characters_problem
+
 #: Channels the agents can plan for; connectors map onto these.
 CHANNELS: dict[str, str] = {
     "email": "Email",
@@ -211,6 +213,23 @@ def validate_brief(draft: BriefSpec, *, today: date, max_budget: int) -> dict[st
         for problem in problems:
             if problem:
                 add(field, problem)
+
+    # Control characters and direction overrides: refused wherever people read the text.
+    for field in ("title", "tone"):
+        if problem := characters_problem(getattr(draft, field)):
+            add(field, problem)
+    for field in ("objective", "audience", "offer", "escalation_criteria"):
+        if problem := characters_problem(getattr(draft, field), multiline=True):
+            add(field, problem)
+    for field in ("assets", "required_claims", "prohibited_claims"):
+        found = next(
+            (p for item in getattr(draft, field) if (p := characters_problem(str(item)))), ""
+        )
+        if found:
+            add(field, found)
+
+    if draft.success_target is not None and draft.success_target <= 0:
+        add("success_target", "A success target is more than zero (or left empty).")
 
     if not draft.channels:
         add("channels", "Choose at least one channel.")

@@ -393,6 +393,9 @@ CONTROLTOWER_APPROVAL_LINK_HOURS = env.int("CONTROLTOWER_APPROVAL_LINK_HOURS", d
 # Outbound webhooks: attempts per delivery before it is marked failed (30 s · 2^n apart, ≤ 1 h).
 # Webhook endpoints (integrations.outbound): https only, public addresses only. These
 # open a development setup or a lab to http and to private addresses; never production.
+# The largest request body read (a telemetry batch of ~50,000 events fits): Django's
+# limit for every view, and the ASGI layer's for every body, chunked or not.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CONTROLTOWER_MAX_BODY_BYTES", default=16 * 2**20)
 CONTROLTOWER_WEBHOOK_ALLOW_HTTP = env.bool("CONTROLTOWER_WEBHOOK_ALLOW_HTTP", default=False)
 CONTROLTOWER_WEBHOOK_ALLOW_PRIVATE = env.bool("CONTROLTOWER_WEBHOOK_ALLOW_PRIVATE", default=False)
 CONTROLTOWER_WEBHOOK_MAX_ATTEMPTS = env.int("CONTROLTOWER_WEBHOOK_MAX_ATTEMPTS", default=8)

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from campaigns.domain.briefs import CHANNELS
+from campaigns.domain.inputs import is_ascii_integer, is_ascii_number
 
 #: Events per batch (one request or one file). Bigger feeds send several batches.
 MAX_ROWS = 50_000
@@ -276,15 +277,18 @@ def _integer(value: Any, strings: bool) -> int | None:
         return value
     if isinstance(value, float):
         return int(value) if value.is_integer() else None
-    if isinstance(value, str) and (strings or value.strip().isdigit()):
+    if isinstance(value, str) and (strings or is_ascii_integer(value.strip())):
         text = value.strip()
-        return int(text) if text.isdigit() else None
+        # ASCII only: "٣" is a digit to Python, not to the person reading the export.
+        return int(text) if is_ascii_integer(text) and not text.startswith("-") else None
     return None
 
 
 def _money(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
+    if isinstance(value, str) and not is_ascii_number(value.strip()):
+        return None  # "٣٠٠", "1_000", "1e3": not a figure as people write one
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:

@@ -85,7 +85,7 @@ def test_saving_a_template_starts_no_campaign_and_it_prefills_the_next_brief(
         ),
         ({"success_metric": ""}, "success_metric", "Choose the success metric"),
         ({"channels": ["email", "carrier_pigeon"]}, "channels", "Unknown channel “carrier_pigeon”"),
-        ({"budget": "lots"}, "budget", "Enter a number."),
+        ({"budget": "lots"}, "budget", "Enter a number in plain digits, like 12000 or 12.50."),
         ({"title": ""}, "title", "This field is required."),
     ],
 )
