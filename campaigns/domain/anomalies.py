@@ -57,6 +57,7 @@ from enum import StrEnum
 from typing import Any
 
 from .metrics import METRICS, BucketLike, Direction, Metric, format_value, raw_reading, reading
+from .novelty import LEVEL, SEASON, SMOOTHED, SWING, NoveltyJudge, NoveltySettings, Verdict
 
 SNAPSHOT_VERSION = 1
 #: 1.4826 · MAD estimates the standard deviation of normally distributed data.
@@ -102,12 +103,19 @@ class Observation:
 
 @dataclass(frozen=True)
 class Transition:
+    """A change of an incident's state, with what explains it: the value seen, the limit
+    it crossed, the band the detector expected the value in (either side may be open),
+    and since when the incident has been building."""
+
     at: datetime
     from_state: State
     to_state: State
     observed: float
     limit: float | None
     explanation: str
+    expected_low: float | None = None
+    expected_high: float | None = None
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -152,22 +160,33 @@ class DetectorConfig:
     pending_for: int = 3
     resolve_after: int = 3
     cooldown: timedelta = timedelta(hours=12)
-    #: The span one point covers, for "for 3 h" in explanations.
+    #: The span one point covers, for "for 3 h" in explanations (and a day's length in
+    #: points, for the novelty judge's season view).
     bucket: timedelta = timedelta(hours=1)
     label: str = ""
     unit: str = ""
+    #: Judge novelty (``novelty.py``): a point is bad when it goes beyond anything the
+    #: series has done. With a baseline too, the baseline judges until the novelty judge
+    #: has enough history (``min_history``), then hands over.
+    novelty: NoveltySettings | None = None
 
     def __post_init__(self) -> None:
         # Configs may come from JSON (a brand's overrides): plain strings become enums,
         # which the hot path compares by identity.
         object.__setattr__(self, "direction", Direction(self.direction))
+        object.__setattr__(self, "novelty", NoveltySettings.of(self.novelty))
         spec = METRICS.get(self.metric)
         if not self.label:
             object.__setattr__(self, "label", spec.label if spec else self.metric)
         if not self.unit:
             object.__setattr__(self, "unit", spec.unit if spec else "number")
-        if self.control_limit is None and self.lower_limit is None and not self.baseline_points:
-            raise ValueError("A detector needs a control limit or an adaptive baseline.")
+        if (
+            self.control_limit is None
+            and self.lower_limit is None
+            and not self.baseline_points
+            and self.novelty is None
+        ):
+            raise ValueError("A detector needs a control limit, an adaptive baseline or novelty.")
         if self.pending_for < 1 or self.resolve_after < 1 or self.smooth_points < 1:
             raise ValueError("pending_for, resolve_after and smooth_points are at least 1.")
         if self.max_pool_points < 1 or self.baseline_points < 0 or self.min_samples < 0:
@@ -272,9 +291,12 @@ class _Judge:
     __slots__ = (
         "bad",
         "config",
+        "high",
         "how",
         "limit",
+        "low",
         "median",
+        "novel",
         "pool_n",
         "pool_num",
         "pool_start",
@@ -286,11 +308,21 @@ class _Judge:
         "smooth_w",
         "start_at",
         "value",
+        "views",
         "window",
     )
 
     def __init__(self, config: DetectorConfig) -> None:
         self.config = config
+        self.novel: NoveltyJudge | None = None
+        if config.novelty is not None:
+            day = timedelta(days=1) / config.bucket if config.bucket else 0
+            self.novel = NoveltyJudge(
+                config.novelty,
+                up=config.direction is not Direction.DOWN_IS_BAD,
+                down=config.direction is not Direction.UP_IS_BAD,
+                period=round(day) if day >= 2 else 0,
+            )
         self.pool_num = self.pool_w = 0.0
         self.pool_n = 0
         self.pool_start: datetime | None = None
@@ -306,8 +338,13 @@ class _Judge:
         self.bad: bool | None = None
         self.limit: float | None = None
         self.median: float | None = None
-        self.how = ""  # "fixed" or "adaptive": what the limit is
+        self.how = ""  # "fixed", "adaptive" or "novel": what the limit is
         self.start_at: datetime | None = None
+        # The band the value was expected in (None: open on that side) and, for a novel
+        # point, which views of the series were new.
+        self.low: float | None = None
+        self.high: float | None = None
+        self.views: tuple[str, ...] = ()
 
     def feed(
         self, at: datetime, value: float, weight: float, numerator: float | None, detailed: bool
@@ -331,8 +368,9 @@ class _Judge:
         if self.pool_n > 1:
             value = self.pool_num / self.pool_w if self.pool_w > 0 else math.inf
         pooled_num, pooled_w, pool_n = self.pool_num, self.pool_w, self.pool_n
-        self.bad = self.limit = self.median = None
+        self.bad = self.limit = self.median = self.low = self.high = None
         self.how = ""
+        self.views = ()
         self.start_at = self.pool_start
         self.pool_num = self.pool_w = 0.0
         self.pool_n = 0
@@ -354,13 +392,16 @@ class _Judge:
         self.value = value
         self.seen += 1
         self.raw += pool_n
+        # The novelty judge sees every point, warm-up included: it learns as it goes.
+        verdict = self.novel.judge(value) if self.novel and math.isfinite(value) else None
         if self.seen > c.min_samples:
-            self._judge(value, self.smooth_w if c.smooth_points > 1 else pooled_w, detailed)
+            weight = self.smooth_w if c.smooth_points > 1 else pooled_w
+            self._judge(value, weight, detailed, verdict)
         if not self.bad and c.baseline_points and math.isfinite(value):
             self.window.add(value)
         return True
 
-    def _judge(self, x: float, weight: float, detailed: bool) -> None:
+    def _judge(self, x: float, weight: float, detailed: bool, verdict: Verdict | None) -> None:
         c = self.config
         up = c.direction is not Direction.DOWN_IS_BAD
         down = c.direction is not Direction.UP_IS_BAD
@@ -368,6 +409,7 @@ class _Judge:
         floor = c.lower_limit if c.direction is Direction.EITHER_IS_BAD else None
         if c.direction is Direction.DOWN_IS_BAD:
             floor = c.control_limit
+        self.low, self.high = floor, ceiling
         if (ceiling is not None and x > ceiling) or (floor is not None and x < floor):
             self.bad, self.how = True, "fixed"
             self.limit = ceiling if ceiling is not None and x > ceiling else floor
@@ -378,6 +420,21 @@ class _Judge:
             self.limit = ceiling if ceiling is not None else floor
             if ceiling is not None and floor is not None:
                 self.limit = ceiling if x >= (ceiling + floor) / 2 else floor
+        if verdict is not None:
+            # The novelty judge has history enough: it judges (the baseline, if any,
+            # judged the series' early life and now only keeps learning).
+            self.bad, self.views = verdict.bad, verdict.views
+            if self.how != "fixed" or verdict.bad:
+                self.how = "novel"
+                self.low = verdict.low if down else self.low
+                self.high = verdict.high if up else self.high
+                above = verdict.high is not None and x > verdict.high
+                below = verdict.low is not None and x < verdict.low
+                if above or below:
+                    self.limit = verdict.high if above else verdict.low
+                else:
+                    self.limit = verdict.high if up and (not down or not below) else verdict.low
+            return
         window = self.window
         if not c.baseline_points or len(window) < max(3, min(c.min_samples, c.baseline_points)):
             return
@@ -395,6 +452,9 @@ class _Judge:
         dev = max(c.k * sigma, floor_dev)
         if dev <= 0:
             return  # a constant zero series: no scale to judge a change by
+        if self.how != "fixed":
+            self.low = m - dev if down else None
+            self.high = m + dev if up else None
         if up and x > m + dev:
             self.bad, self.how, self.limit, self.median = True, "adaptive", m + dev, m
         elif down and x < m - dev:
@@ -427,6 +487,8 @@ class _Judge:
                 self.how,
                 _iso(self.start_at),
             ],
+            "band": [self.low, self.high, list(self.views)],
+            **({"novelty": self.novel.snapshot()} if self.novel is not None else {}),
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:
@@ -442,6 +504,10 @@ class _Judge:
         value, self.bad, limit, self.median, self.how, start = data["last"]
         self.value, self.start_at = float(value), _parse(start)
         self.limit = None if limit is None else float(limit)
+        low, high, views = data.get("band", (None, None, ()))
+        self.low, self.high, self.views = low, high, tuple(views)
+        if self.novel is not None and "novelty" in data:
+            self.novel.restore(data["novelty"])
 
 
 # ------------------------------------------------------------------ the incident machine
@@ -573,6 +639,8 @@ class Detector:
         change = incident.step(at, judge.start_at or at, judge.bad)
         if change is None:
             return []
+        if change[1] is State.FIRING and judge.novel is not None:
+            judge.novel.fired()
         return [_transition(at, change, [judge], incident, self.config.bucket)]
 
     def snapshot(self) -> dict[str, Any]:
@@ -657,6 +725,10 @@ class CompositeDetector:
         change = incident.step(at, start_at, all(self.verdicts))
         if change is None:
             return []
+        if change[1] is State.FIRING:
+            for judge in self.judges:
+                if judge.novel is not None:
+                    judge.novel.fired()
         return [_transition(at, change, self.judges, incident, self.config.bucket)]
 
     def snapshot(self) -> dict[str, Any]:
@@ -722,10 +794,26 @@ def _transition(
     bad = to_state is State.PENDING or to_state is State.FIRING
     clauses = [_clause(j, bad=bad) for j in judges if not bad or j.bad]
     text = " and ".join(clauses)
-    if bad and incident.first_bad_at is not None:
+    # A novel point fires at once; "for 1 h" would only say the bucket's length.
+    at_once = judges[0].how == "novel" and incident.first_bad_at == at
+    if bad and incident.first_bad_at is not None and not at_once:
         text += " for " + _duration(at - incident.first_bad_at + bucket)
     lead = judges[0]
-    return Transition(at, from_state, to_state, lead.value, lead.limit, text)
+    return Transition(
+        at,
+        from_state,
+        to_state,
+        lead.value,
+        lead.limit,
+        text,
+        expected_low=_finite(lead.low),
+        expected_high=_finite(lead.high),
+        since=incident.first_bad_at,
+    )
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
 
 
 def _clause(judge: _Judge, *, bad: bool) -> str:
@@ -735,6 +823,8 @@ def _clause(judge: _Judge, *, bad: bool) -> str:
     if limit is None:
         return f"{value} is back to normal"
     above = judge.value > limit
+    if judge.how == "novel":
+        return _novel_clause(judge, value, bad=bad)
     if judge.how == "fixed" or judge.median is None:
         shown = format_value(c.unit, limit)
         if bad:
@@ -750,6 +840,39 @@ def _clause(judge: _Judge, *, bad: bool) -> str:
     if math.isinf(change):
         return f"{value} is {'above' if above else 'below'} its {span} median of {usual}"
     return f"{value} is {change:.0f} % {'above' if above else 'below'} its {span} median of {usual}"
+
+
+def _novel_clause(judge: _Judge, value: str, *, bad: bool) -> str:
+    """Why a novel point is bad, in the words of the view that found it new."""
+    c, novel = judge.config, judge.novel
+    assert novel is not None
+    span = _length(len(novel.histories[LEVEL]) * c.bucket)
+    low = format_value(c.unit, judge.low) if judge.low is not None else None
+    high = format_value(c.unit, judge.high) if judge.high is not None else None
+    usual = f"{low} to {high}" if low and high else (f"up to {high}" if high else f"from {low}")
+    if not bad:
+        return f"{value} is back within its usual range ({usual})"
+    smooth = _duration(c.bucket * novel.settings.smooth_points)
+    said = []
+    for view in judge.views:
+        if view == LEVEL:
+            side = "above" if judge.high is not None and judge.value > judge.high else "below"
+            said.append(f"{value} is {side} anything in its last {span} ({usual})")
+        elif view == SMOOTHED:
+            said.append(f"{c.label}'s {smooth} average is beyond its range over the last {span}")
+        elif view == SEASON:
+            said.append(f"{c.label} is unlike the same time on earlier days")
+        elif view == SWING:
+            said.append(f"{c.label} swings unlike anything in its last {span}")
+    return "; ".join(said) or f"{value} is outside its usual range ({usual})"
+
+
+def _length(span: timedelta) -> str:
+    """'142 days', '20 hours', '1 day'."""
+    hours = span.total_seconds() / 3600
+    if hours >= 48:
+        return f"{round(hours / 24)} days"
+    return "1 hour" if round(hours) == 1 else f"{max(1, round(hours))} hours"
 
 
 def _span(points: float, bucket: timedelta) -> str:
@@ -934,14 +1057,49 @@ def detectors_for(
 DEFAULT_DETECTORS: Mapping[str, AnyConfig] = {kind: detectors_for(kind) for kind in KINDS}
 
 
+#: Incident grouping for novelty judging, in points: an incident resolves after this many
+#: points back in range, and nothing new opens for as many again.
+NOVELTY_GROUPING = 36
+
+
+def novelty_detector(
+    metric: str = "value",
+    *,
+    direction: Direction = Direction.EITHER_IS_BAD,
+    bucket: timedelta = timedelta(hours=1),
+    **overrides: Any,
+) -> DetectorConfig:
+    """A detector judging novelty (``novelty.py``) alone: what a backtest of a plain
+    series runs. It fires on the first novel point (the judge is strict enough that one
+    point is evidence), resolves after ``NOVELTY_GROUPING`` points back in range, and
+    stays quiet as long again — one incident, one flag."""
+    settings: dict[str, Any] = dict(
+        metric=metric,
+        direction=direction,
+        novelty=NoveltySettings(),
+        min_samples=0,
+        pending_for=1,
+        resolve_after=NOVELTY_GROUPING,
+        cooldown=bucket * NOVELTY_GROUPING,
+        bucket=bucket,
+    )
+    settings.update(overrides)
+    return DetectorConfig(**settings)
+
+
 def detector_for_metric(
-    metric: str | None, *, control_limit: float | None = None, direction: Direction | None = None
+    metric: str | None,
+    *,
+    control_limit: float | None = None,
+    direction: Direction | None = None,
+    bucket: timedelta | None = None,
 ) -> DetectorConfig:
     """The detector a backtest of one metric runs: the live one for that metric (with
     ``control_limit`` where the live one uses the brief's target; for spend pace it is
     the ± tolerance), else the metric's standard adaptive detector, or a fixed-limit one
-    when ``control_limit`` is given. Without a metric: a plain number, adaptive and
-    flagging moves either way (or above ``control_limit`` when given)."""
+    when ``control_limit`` is given. Without a metric: a plain number judged for novelty
+    either way (or against ``control_limit`` when given). ``bucket`` is the series'
+    spacing when it is not hourly."""
     if metric is None:
         if control_limit is not None:
             config = DetectorConfig(
@@ -951,12 +1109,7 @@ def detector_for_metric(
                 min_samples=3,
             )
         else:
-            config = DetectorConfig(
-                metric="value",
-                direction=Direction.EITHER_IS_BAD,
-                baseline_points=WEEK,
-                min_samples=48,
-            )
+            config = novelty_detector(bucket=bucket or timedelta(hours=1))
     else:
         metric = Metric(metric).value
         kind = KIND_FOR_METRIC.get(metric)
@@ -975,6 +1128,8 @@ def detector_for_metric(
             config = adaptive(metric)
     if direction is not None:
         config = replace(config, direction=direction)
+    if bucket is not None and config.bucket != bucket:
+        config = replace(config, bucket=bucket)
     return config
 
 
