@@ -2,7 +2,6 @@
 import os
 import sys
 
-
 #: Commands that read no secret and touch no database: they run without configuration.
 PURE_COMMANDS = {"detect_anomalies"}
 

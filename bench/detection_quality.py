@@ -77,7 +77,7 @@ DRAWS = {
 #: Detector kinds a fault legitimately sets off (its own, plus knock-on effects: fewer
 #: impressions for the money or fewer conversions per click both raise the CPA).
 EXPLAINS = {
-    CPM_SPIKE: {"cpm_spike", "cpa_above_limit"},
+    CPM_SPIKE: {"cpm_spike", "cpc_spike", "cpa_above_limit"},
     CONVERSION_DROP: {"conversion_drop", "cpa_above_limit"},
     BROKEN_LINK: {"broken_link", "conversion_drop", "cpa_above_limit"},
     AUDIENCE_FATIGUE: {"audience_fatigue", "cpa_above_limit"},
@@ -255,7 +255,7 @@ def main() -> None:
     )
     print()
     print(
-        f"monitor (6 kinds, {observations_per_bucket} detector points per bucket): "
+        f"monitor ({len(DEFAULT_DETECTORS)} kinds, {observations_per_bucket} detector points per bucket): "
         f"{monitor_buckets / monitor_time:,.0f} buckets/s = "
         f"{monitor_buckets * observations_per_bucket / monitor_time:,.0f} detector points/s "
         f"(including reading the metrics off each bucket)"
@@ -281,7 +281,7 @@ def main() -> None:
         Monitor.restore(json.loads(json.dumps(snapshot)), configs())
     per = (time.perf_counter() - t0) / 200
     print(
-        f"monitor state (6 kinds, warm): {len(json.dumps(snapshot)) / 1024:.1f} KiB JSON, "
+        f"monitor state ({len(DEFAULT_DETECTORS)} kinds, warm): {len(json.dumps(snapshot)) / 1024:.1f} KiB JSON, "
         f"snapshot+JSON+restore {per * 1e3:.2f} ms per series"
     )
     print(f"sandbox generation: {monitor_buckets / gen_time:,.0f} line-buckets/s")

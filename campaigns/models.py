@@ -183,6 +183,7 @@ class Campaign(models.Model):
 
 class AnomalyKind(models.TextChoices):
     CPM_SPIKE = "cpm_spike", "CPM spike"
+    CPC_SPIKE = "cpc_spike", "CPC spike"
     CPA_ABOVE_LIMIT = "cpa_above_limit", "CPA above control limit"
     CONVERSION_DROP = "conversion_drop", "Conversion drop"
     BROKEN_LINK = "broken_link", "Broken link"
@@ -222,6 +223,10 @@ class AnomalyFlag(models.Model):
     variant = models.CharField(max_length=64, blank=True)
     observed = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     limit = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    # The band the detector expected the value in when the flag last changed (either side
+    # may be open), shown with the flag and drawn on the campaign's chart.
+    expected_low = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    expected_high = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     opened_at = models.DateTimeField()
     firing_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)

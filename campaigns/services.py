@@ -353,12 +353,13 @@ def anomaly_flag_raise(
     actor: Actor,
     observed: Decimal | None = None,
     limit: Decimal | None = None,
+    expected: tuple[Decimal | None, Decimal | None] = (None, None),
     channel: str = "",
     variant: str = "",
     state: str = FlagState.FIRING,
 ) -> AnomalyFlag:
     """Open a flag, or update the open one of the same kind and surface (one incident, one
-    flag)."""
+    flag). ``expected`` is the band the detector expected the value in (low, high)."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         flag, created = AnomalyFlag.objects.select_for_update().get_or_create(
@@ -373,6 +374,8 @@ def anomaly_flag_raise(
                 "explanation": explanation,
                 "observed": observed,
                 "limit": limit,
+                "expected_low": expected[0],
+                "expected_high": expected[1],
                 "opened_at": timezone.now(),
             },
         )
@@ -382,8 +385,18 @@ def anomaly_flag_raise(
         if not created:
             flag.state, flag.response, flag.explanation = state, response, explanation
             flag.observed, flag.limit = observed, limit
+            flag.expected_low, flag.expected_high = expected
             flag.save(
-                update_fields=["state", "response", "explanation", "observed", "limit", "firing_at"]
+                update_fields=[
+                    "state",
+                    "response",
+                    "explanation",
+                    "observed",
+                    "limit",
+                    "expected_low",
+                    "expected_high",
+                    "firing_at",
+                ]
             )
         elif fires_now:
             flag.save(update_fields=["firing_at"])

@@ -907,12 +907,21 @@ def _check_version(snapshot: Mapping[str, Any]) -> None:
 
 #: ``campaigns.models.AnomalyKind`` values.
 CPM_SPIKE = "cpm_spike"
+CPC_SPIKE = "cpc_spike"
 CPA_ABOVE_LIMIT = "cpa_above_limit"
 CONVERSION_DROP = "conversion_drop"
 BROKEN_LINK = "broken_link"
 PACING_DRIFT = "pacing_drift"
 AUDIENCE_FATIGUE = "audience_fatigue"
-KINDS = (CPM_SPIKE, CPA_ABOVE_LIMIT, CONVERSION_DROP, BROKEN_LINK, PACING_DRIFT, AUDIENCE_FATIGUE)
+KINDS = (
+    CPM_SPIKE,
+    CPC_SPIKE,
+    CPA_ABOVE_LIMIT,
+    CONVERSION_DROP,
+    BROKEN_LINK,
+    PACING_DRIFT,
+    AUDIENCE_FATIGUE,
+)
 
 #: What the performance agent does about each kind unless the brand says otherwise
 #: (``campaigns.models.FlagResponse`` values). Money leaking to a broken page is paused
@@ -920,6 +929,7 @@ KINDS = (CPM_SPIKE, CPA_ABOVE_LIMIT, CONVERSION_DROP, BROKEN_LINK, PACING_DRIFT,
 #: site or the tracking down?); the rest the agents can optimise themselves.
 DEFAULT_RESPONSES: Mapping[str, str] = {
     CPM_SPIKE: "optimize",
+    CPC_SPIKE: "optimize",
     CPA_ABOVE_LIMIT: "escalate",
     CONVERSION_DROP: "escalate",
     BROKEN_LINK: "pause",
@@ -931,6 +941,7 @@ RESPONSES = ("continue", "optimize", "pause", "escalate")
 #: The kind a metric's backtest uses by default (the live detector for that metric).
 KIND_FOR_METRIC: Mapping[str, str] = {
     Metric.CPM: CPM_SPIKE,
+    Metric.CPC: CPC_SPIKE,
     Metric.CPA: CPA_ABOVE_LIMIT,
     Metric.CVR: CONVERSION_DROP,
     Metric.LINK_HEALTH: BROKEN_LINK,
@@ -984,6 +995,11 @@ def detectors_for(
     ``pacing_tolerance_pct`` is the brief's pacing SLA tolerance."""
     if kind == CPM_SPIKE:
         return adaptive(Metric.CPM, k=3.5, min_change=0.3, pending_for=3)
+    if kind == CPC_SPIKE:
+        # The cost most platforms report first. Clicks are ~100x thinner than
+        # impressions: points pool to 100 clicks (a CPC within ±10 % by chance alone),
+        # or a healthy market's quiet hours open incidents (tests/monitoring).
+        return adaptive(Metric.CPC, k=3.5, min_change=0.35, min_weight=100, pending_for=3)
     if kind == CPA_ABOVE_LIMIT:
         if control_limit is None:
             return adaptive(

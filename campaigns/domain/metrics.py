@@ -32,6 +32,7 @@ class Direction(StrEnum):
 
 class Metric(StrEnum):
     CPA = "cpa"
+    CPC = "cpc"
     CPM = "cpm"
     CTR = "ctr"
     CVR = "cvr"
@@ -155,6 +156,18 @@ METRICS: dict[str, MetricSpec] = {
             description="Cost per acquisition: spend / conversions.",
             numerator=_spend,
             denominator=lambda b: b.conversions,
+        ),
+        MetricSpec(
+            Metric.CPC,
+            "CPC",
+            Direction.UP_IS_BAD,
+            "currency",
+            # A CPC from 50 clicks is within ±15 % or so by chance alone (Poisson clicks).
+            min_volume=50,
+            volume_label="clicks",
+            description="Cost per click: spend / clicks.",
+            numerator=_spend,
+            denominator=lambda b: b.clicks,
         ),
         MetricSpec(
             Metric.CPM,

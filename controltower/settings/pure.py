@@ -9,4 +9,4 @@ import secrets
 
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
-from .base import *  # noqa: E402, F403
+from .base import *  # noqa: F403

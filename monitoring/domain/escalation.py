@@ -151,6 +151,7 @@ RUN_ERRORS: Mapping[str, Reason] = {
 #: Anomaly kinds and their labels: ``campaigns.models.AnomalyKind`` (a test holds them equal).
 FLAG_KINDS: Mapping[str, str] = {
     "cpm_spike": "CPM spike",
+    "cpc_spike": "CPC spike",
     "cpa_above_limit": "CPA above control limit",
     "conversion_drop": "Conversion drop",
     "broken_link": "Broken link",

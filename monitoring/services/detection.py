@@ -44,6 +44,7 @@ from campaigns.domain.anomalies import (
     BROKEN_LINK,
     CONVERSION_DROP,
     CPA_ABOVE_LIMIT,
+    CPC_SPIKE,
     CPM_SPIKE,
     PACING_DRIFT,
     Flagged,
@@ -70,7 +71,7 @@ DELIVERING = (Phase.EXECUTION, Phase.MONITORING)
 
 LEVEL_KINDS = {
     "campaign": (CPA_ABOVE_LIMIT, PACING_DRIFT),
-    "channel": (CPM_SPIKE, CONVERSION_DROP, AUDIENCE_FATIGUE),
+    "channel": (CPM_SPIKE, CPC_SPIKE, CONVERSION_DROP, AUDIENCE_FATIGUE),
     "variant": (BROKEN_LINK,),
 }
 _SUMS = (
@@ -486,7 +487,7 @@ def _configs(campaign: Campaign, key: tuple[int, str, str]) -> dict[str, Any]:
 
 _DEFAULT_CONFIGS = {
     kind: detectors_for(kind)
-    for kind in (CPM_SPIKE, CONVERSION_DROP, AUDIENCE_FATIGUE, BROKEN_LINK)
+    for kind in (CPM_SPIKE, CPC_SPIKE, CONVERSION_DROP, AUDIENCE_FATIGUE, BROKEN_LINK)
 }
 
 
@@ -634,6 +635,7 @@ def flag_apply(
             actor=WATCHER,
             observed=_decimal(t.observed),
             limit=_decimal(t.limit),
+            expected=(_decimal(t.expected_low), _decimal(t.expected_high)),
             state=FlagState(t.to_state.value),
             **surface,
         )

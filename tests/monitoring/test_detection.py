@@ -76,11 +76,20 @@ def test_a_broken_link_pauses_that_variant_only(delivering, manager, vendor, mon
 def test_a_cpm_spike_asks_the_performance_agent_to_optimise(delivering):
     spike = fault(delivering, "cpm_spike", hours_before_now=12, channel="social_ads")
     feed(delivering, market_events(delivering, hours=HOURS, faults=[spike]))
-    flag = flags_of(delivering)[("cpm_spike", "social_ads", "")]
+    flags = flags_of(delivering)
+    flag = flags[("cpm_spike", "social_ads", "")]
     assert flag.state == FlagState.FIRING and flag.response == "optimize"
-    run = AgentRun.objects.get(campaign=delivering, agent="performance")
-    assert run.key == f"performance:{delivering.pk}:flag:{flag.pk}"
+    run = AgentRun.objects.get(
+        campaign=delivering, agent="performance", key=f"performance:{delivering.pk}:flag:{flag.pk}"
+    )
     assert "performance agent" in flag.response_taken
+    # The same spend buys fewer impressions and so fewer clicks: CPC rises too, on the
+    # channel, and carries the band it left.
+    cpc = flags[("cpc_spike", "social_ads", "")]
+    assert cpc.response == "optimize" and cpc.explanation.startswith("CPC ")
+    assert cpc.expected_high is not None and cpc.observed > cpc.expected_high
+    assert flag.expected_high is not None and flag.observed > flag.expected_high
+    assert run.pk
 
 
 def test_a_conversion_drop_escalates_and_stops_the_agents(delivering):
@@ -138,7 +147,7 @@ def test_a_silence_records_the_flag_but_tells_nobody_and_takes_no_action(deliver
         starts_at=timezone.now() - timedelta(days=DAYS_RUN + 1),
         ends_at=timezone.now() + timedelta(hours=1),
         reason="Holiday sale: prices run high",
-        kinds=["cpa_above_limit", "cpm_spike"],
+        kinds=["cpa_above_limit", "cpm_spike", "cpc_spike"],
     )
     spike = fault(delivering, "cpm_spike", hours_before_now=36, severity=1.5)
     feed(delivering, market_events(delivering, hours=HOURS, faults=[spike]))
