@@ -775,6 +775,45 @@ def detect(config: DetectorConfig, observations: Iterable[Observation]) -> list[
     return transitions
 
 
+@dataclass(frozen=True)
+class BacktestPoint:
+    """One judged point of a backtest: the value the detector judged (pooled or smoothed
+    as the live detector does), the band it expected it in (None: open, or not judged
+    yet), whether it was bad, and whether an incident started firing on it."""
+
+    at: datetime
+    value: float
+    low: float | None
+    high: float | None
+    bad: bool
+    fired: bool
+
+
+def backtest(config: DetectorConfig, observations: Iterable[Observation]) -> list[BacktestPoint]:
+    """The streaming detector over a whole series, point by point, with what it expected
+    at each judged point: "how would this detector have done on my data?" — the same
+    detector object the live monitor runs, so nothing here can disagree with it."""
+    detector = Detector(config)
+    judge = detector.judge
+    points: list[BacktestPoint] = []
+    for obs in sorted(observations, key=lambda o: o.at):
+        seen = judge.seen
+        transitions = detector.observe(obs)
+        if judge.seen == seen or not math.isfinite(judge.value):
+            continue  # pooled into a later point, a repeat, or nothing to judge
+        points.append(
+            BacktestPoint(
+                at=obs.at,
+                value=judge.value,
+                low=_finite(judge.low),
+                high=_finite(judge.high),
+                bad=bool(judge.bad),
+                fired=any(t.to_state is State.FIRING for t in transitions),
+            )
+        )
+    return points
+
+
 def firing_times(config: DetectorConfig, observations: Iterable[Observation]) -> list[datetime]:
     """When each incident started firing (what ``manage.py detect_anomalies`` prints)."""
     return [t.at for t in detect(config, observations) if t.to_state is State.FIRING]

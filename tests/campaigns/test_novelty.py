@@ -210,3 +210,18 @@ def test_settings_are_validated():
     # from JSON (a brand's overrides)
     config = novelty_detector(direction=Direction.UP_IS_BAD, novelty={"margin": 0.3})
     assert config.novelty == NoveltySettings(margin=0.3)
+
+
+def test_a_backtest_is_the_live_detector_point_by_point():
+    from campaigns.domain.anomalies import backtest, firing_times
+
+    values = steady(300) + [40.0] * 5 + steady(60, seed=9)
+    observations = [Observation(T0 + timedelta(hours=i), v) for i, v in enumerate(values)]
+    config = novelty_detector(novelty=NoveltySettings(min_history=100))
+    points = backtest(config, observations)
+    assert [p.at for p in points if p.fired] == firing_times(config, observations)
+    assert len(points) == len(values)
+    # a band once judged, and the spike outside it
+    assert points[50].high is None and points[150].high is not None
+    spike = points[300]
+    assert spike.bad and spike.value == 40.0 and spike.high < 40.0
