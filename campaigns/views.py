@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +18,7 @@ from controltower.selectors import campaign_status
 
 from . import selectors, services
 from .domain.errors import DomainError, NotPermitted
+from .domain.metrics import METRICS, Metric
 from .domain.phases import Phase, allowed_targets, needs_reason
 from .forms import BriefForm, TransitionForm
 
@@ -41,10 +44,15 @@ def _detail_context(request: HttpRequest, campaign, *, error: str = "") -> dict:
 def _insights_context(campaign) -> dict:
     """Everything below the phase panel: charts, flags, SLAs, approvals, activity. Only
     whole-page renders need it; the phase-panel fragment skips these queries."""
+    from monitoring import selectors as monitoring
+    from monitoring.forms import BacktestForm, SilenceForm
+
     currency = campaign.brand.currency
     spend = selectors.campaign_spend_series(campaign)
     metric = selectors.campaign_metric_series(campaign)
     anomalies = selectors.campaign_anomaly_markers(campaign)
+    # Read whether or not there is a chart, so the page costs the same queries either way.
+    band = monitoring.campaign_expected_band(campaign, metric.metric)
     pacing_chart = performance_chart = None
     if spend.actual:
         spend_args = {"planned": spend.planned, "currency": currency}
@@ -58,6 +66,7 @@ def _insights_context(campaign) -> dict:
             "metric_label": metric.label,
             "control_limit": metric.control_limit,
             "anomalies": anomalies,
+            "band": band,
         }
         performance_chart = {
             "figure": charts.figure_data(charts.performance_figure(metric.points, **chart_args)),
@@ -65,12 +74,12 @@ def _insights_context(campaign) -> dict:
             "recent": metric.points[-6:],
             "label": metric.label,
         }
-    from monitoring import selectors as monitoring
-    from monitoring.forms import SilenceForm
-
     return {
         "pacing_chart": pacing_chart,
         "performance_chart": performance_chart,
+        "backtest_form": BacktestForm(
+            initial={"metric": metric.metric if metric.metric in METRICS else Metric.CPA}
+        ),
         "open_flags": selectors.campaign_open_flags(campaign),
         "flags": monitoring.campaign_flags(campaign),
         "paused_surfaces": monitoring.open_breakers(campaign),
@@ -116,6 +125,54 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
     context = _detail_context(request, campaign) | _insights_context(campaign)
     return render(request, "campaigns/campaign_detail.html", context)
+
+
+def campaign_backtest(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "How would the live detector have done on this campaign's data?" for one metric: the
+    page's ``#backtest`` fragment (the whole page without htmx). Whoever sees the campaign
+    may ask; it reads only."""
+    from monitoring.forms import BacktestForm
+
+    campaign = get_object_or_404(selectors.campaigns_for_user(request.user), pk=pk)
+    form = BacktestForm(request.GET)
+    context = {"campaign": campaign, "backtest_form": form, "backtest": None}
+    if form.is_valid():
+        context["backtest"] = _backtest_context(campaign, **form.cleaned_data)
+    if request.htmx:
+        # TRICKY: htmx 2 does not swap a 4xx answer, so refused input comes back as 200 with
+        # the error beside the form; the chart area is replaced by nothing else.
+        return render(request, "campaigns/campaign_detail.html#backtest", context)
+    context = _detail_context(request, campaign) | _insights_context(campaign) | context
+    status = 200 if form.is_valid() else 422
+    return render(request, "campaigns/campaign_detail.html", context, status=status)
+
+
+def _backtest_context(campaign, *, metric: str, control_limit: Decimal | None) -> dict:
+    from monitoring import selectors as monitoring
+
+    result = monitoring.campaign_backtest(
+        campaign, metric, control_limit=None if control_limit is None else float(control_limit)
+    )
+    return {
+        "result": result,
+        "figure": charts.figure_data(
+            charts.backtest_figure(
+                result.points,
+                metric_label=result.label,
+                short_label=result.short_label,
+                unit=result.unit,
+                control_limit=result.control_limit,
+            )
+        ),
+        "summary": charts.backtest_summary(
+            result.points,
+            short_label=result.short_label,
+            unit=result.unit,
+            hours=result.hours,
+            hours_with_metric=result.hours_with_metric,
+            hours_to_judge=result.hours_to_judge,
+        ),
+    }
 
 
 @require_POST

@@ -23,6 +23,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from campaigns.domain.anomalies import BacktestPoint
+from campaigns.domain.metrics import format_band, format_value
 from campaigns.domain.performance import AnomalyMarker, BandPoint, MetricPoint, SpendPoint
 
 ACTUAL_COLOUR = "#1f5fbf"
@@ -82,9 +84,11 @@ def performance_figure(
     anomalies: Sequence[AnomalyMarker],
     band: Sequence[BandPoint] = (),
     title: str = "",
+    anomaly_name: str = "Anomaly flag",
 ) -> go.Figure:
     """A metric per bucket, its control limit, the range the detector expected (``band``,
-    drawn first, under the line) and where anomaly flags opened."""
+    drawn first, under the line) and where anomaly flags opened (``anomaly_name`` in the
+    legend: a backtest marks where flags *would have* opened)."""
     title = title or (
         metric_label if control_limit is None else f"{metric_label} against the control limit"
     )
@@ -92,13 +96,14 @@ def performance_figure(
     drawn = [b for b in band if b.low is not None or b.high is not None]
     if drawn:
         # Two traces: the upper edge, then the lower one filled up to it. An open side is
-        # drawn at the line's own value, so the band never invents a limit.
+        # drawn at the line's own value, so the band never invents a limit — but never
+        # beyond the other side: a value over its ceiling is outside the band, not in it.
         values = {p.at: p.value for p in series}
         fig.add_trace(
             go.Scatter(
                 name="Expected (upper)",
                 x=[_plot_time(b.at) for b in drawn],
-                y=[b.high if b.high is not None else values.get(b.at) for b in drawn],
+                y=[b.high if b.high is not None else _open_side(values, b) for b in drawn],
                 mode="lines",
                 line={"color": BAND_EDGE, "width": 0.5},
                 showlegend=False,
@@ -109,7 +114,7 @@ def performance_figure(
             go.Scatter(
                 name="Expected range",
                 x=[_plot_time(b.at) for b in drawn],
-                y=[b.low if b.low is not None else values.get(b.at) for b in drawn],
+                y=[b.low if b.low is not None else _open_side(values, b) for b in drawn],
                 mode="lines",
                 fill="tonexty",
                 fillcolor=BAND_FILL,
@@ -142,7 +147,7 @@ def performance_figure(
     if anomalies:
         fig.add_trace(
             go.Scatter(
-                name="Anomaly flag",
+                name=anomaly_name,
                 x=[_plot_time(a.at) for a in anomalies],
                 y=[_marker_height(a.at, series, control_limit) for a in anomalies],
                 mode="markers",
@@ -208,6 +213,90 @@ def performance_summary(
     return ". ".join(parts) + "."
 
 
+WOULD_HAVE_FLAGGED = "Would have flagged"
+#: Firing points a backtest's sentence names; the chart marks them all.
+NAMED_FIRINGS = 5
+
+
+def backtest_figure(
+    points: Sequence[BacktestPoint],
+    *,
+    metric_label: str,
+    short_label: str,
+    unit: str,
+    control_limit: float | None,
+) -> go.Figure:
+    """A backtest: each point the detector judged (pooled or smoothed as it judges them),
+    the band it expected each in, and a marker where an incident would have fired."""
+    return performance_figure(
+        # TRICKY: a pool with spend and no conversion judges as an infinite CPA; JSON has no
+        # infinity, so the line skips it (its marker, if it fired, sits on the last value).
+        [MetricPoint(p.at, p.value) for p in points if math.isfinite(p.value)],
+        metric_label=metric_label,
+        control_limit=control_limit,
+        anomalies=[
+            AnomalyMarker(p.at, WOULD_HAVE_FLAGGED, _judged(p, short_label, unit))
+            for p in points
+            if p.fired
+        ],
+        band=[BandPoint(p.at, p.low, p.high) for p in points],
+        title=f"{metric_label}: what the live detector would have flagged",
+        anomaly_name=WOULD_HAVE_FLAGGED,
+    )
+
+
+def backtest_summary(
+    points: Sequence[BacktestPoint],
+    *,
+    short_label: str,
+    unit: str,
+    hours: int,
+    hours_with_metric: int,
+    hours_to_judge: int,
+) -> str:
+    """The backtest in one sentence: "Would have flagged 2 times in 9 days: Tue 14:00 (CPC
+    0.62, expected up to 0.48); …", or that it would not have (and what it still needs)."""
+    span = _hours_span(hours)
+    if not hours:
+        return "Nothing to backtest yet: no hourly delivery has been reported."
+    if not hours_with_metric:
+        return f"Nothing to backtest: no {short_label} in the {span} of delivery reported."
+    fired = [p for p in points if p.fired]
+    if not fired:
+        sentence = f"Would not have flagged in {span}"
+        if hours_to_judge:
+            sentence += (
+                f"; needs about {hours_to_judge} more hour{'s' if hours_to_judge != 1 else ''}"
+                " of history before it judges"
+            )
+        return sentence + "."
+    times = "s" if len(fired) != 1 else ""
+    long_ago = hours > 6 * 24  # beyond a week, a weekday alone is ambiguous
+    named = "; ".join(
+        f"{_when(p.at, dated=long_ago)} ({_judged(p, short_label, unit)})"
+        for p in fired[:NAMED_FIRINGS]
+    )
+    more = f"; and {len(fired) - NAMED_FIRINGS} more" if len(fired) > NAMED_FIRINGS else ""
+    return f"Would have flagged {len(fired)} time{times} in {span}: {named}{more}."
+
+
+def _judged(point: BacktestPoint, short_label: str, unit: str) -> str:
+    """ "CPC 0.62, expected up to 0.48" """
+    text = f"{short_label} {format_value(unit, point.value)}"
+    expected = format_band(unit, point.low, point.high)
+    return f"{text}, expected {expected}" if expected else text
+
+
+def _when(at: datetime, *, dated: bool) -> str:
+    return f"{at:%a} {at.day} {at:%b %H:%M}" if dated else f"{at:%a %H:%M}"
+
+
+def _hours_span(hours: int) -> str:
+    if hours >= 48:
+        return f"{round(hours / 24)} days"
+    return "1 hour" if hours == 1 else f"{hours} hours"
+
+
 def figure_data(fig: go.Figure) -> dict[str, Any]:
     """The figure as JSON-ready data, for Django's ``json_script`` (which escapes it for
     HTML). Plotly's own encoder turns datetimes and numbers into JSON first."""
@@ -247,6 +336,18 @@ def _plot_time(at: datetime) -> datetime:
     # TRICKY: plotly.js has no time zones and misreads an offset in a date string, so
     # times are drawn as the wall-clock time of the zone the caller converted them to.
     return at.replace(tzinfo=None)
+
+
+def _open_side(values: Mapping[datetime, float], band: BandPoint) -> float | None:
+    """Where the band's open side is drawn: at the line's value, clamped to the closed side."""
+    value = values.get(band.at)
+    if value is None:
+        return None
+    if band.high is not None:
+        return min(value, band.high)
+    if band.low is not None:
+        return max(value, band.low)
+    return value
 
 
 def _marker_height(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 
 from campaigns.domain.briefs import CHANNELS
+from campaigns.domain.metrics import METRICS
+from campaigns.forms import AsciiDecimalField
 from campaigns.models import AnomalyKind
 
 from .domain.telemetry import MAX_ROWS
@@ -66,3 +68,28 @@ class TelemetryUploadForm(forms.Form):
                 f"{MAX_UPLOAD_BYTES // 1_000_000} MB per file. Split it and upload each part."
             )
         return upload
+
+
+class BacktestForm(forms.Form):
+    """ "How would the live detector have done on my data?": a metric, and optionally a
+    control limit to try instead of the live one."""
+
+    metric = forms.ChoiceField(
+        choices=[(metric.value, spec.label) for metric, spec in METRICS.items()],
+        label="Metric",
+        error_messages={"invalid_choice": "Choose a metric from the list."},
+    )
+    control_limit = AsciiDecimalField(
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=4,
+        label="Control limit (optional)",
+        help_text="A ceiling for costs, a floor for rates, the ± tolerance in % for spend "
+        "pace. Empty: the limit the live detector uses.",
+        error_messages={"min_value": "A control limit cannot be negative."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "backtest-%s")  # unique beside the page's other forms
+        super().__init__(*args, **kwargs)

@@ -3,6 +3,7 @@ a person's escalations and notifications. Callers decide who may see the campaig
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -12,6 +13,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from approvals import policies
+from campaigns.domain.anomalies import (
+    BacktestPoint,
+    DetectorConfig,
+    Observation,
+    backtest,
+    detector_for_metric,
+)
+from campaigns.domain.metrics import METRICS, Direction, Metric, MetricSpec, format_value
+from campaigns.domain.performance import BandPoint
 from campaigns.models import OPEN_FLAG_STATES, AnomalyFlag, Campaign
 
 from .domain.escalation import TIER_LABELS, Reason, chain_from_json
@@ -187,3 +197,144 @@ def campaign_silences(campaign: Campaign, *, now: datetime | None = None) -> lis
         .select_related("created_by", "campaign")
         .order_by("starts_at")
     )
+
+
+# --- "How would the detector have done on my data?" ---------------------------------------
+
+#: How much history a backtest replays: three months of hours is ~2,200 points, a few
+#: milliseconds of detector, and more than any baseline window looks back.
+BACKTEST_DAYS = 90
+
+
+@dataclass(frozen=True)
+class CampaignBacktest:
+    """The watch's detector for one metric replayed over the campaign's own hourly
+    history: each judged point with the band the detector expected it in, and where an
+    incident would have started firing. Times are local (as the charts draw them)."""
+
+    metric: str
+    label: str  # for an axis: "CPC (USD)", "CTR (%)"
+    short_label: str  # in a sentence: "CPC"
+    unit: str
+    #: The fixed limit on the bad side, drawn as a line (None: adaptive, or either side).
+    control_limit: float | None
+    points: list[BacktestPoint]
+    hours: int  # hours of history replayed
+    hours_with_metric: int  # of which carried the metric (CPC needs clicks and spend)
+    #: Roughly how many more hours the detector needs before it judges (0: it judges).
+    hours_to_judge: int
+    #: How the detector judges, in words, for the person reading the chart.
+    method: str
+
+    @property
+    def fired(self) -> list[BacktestPoint]:
+        return [p for p in self.points if p.fired]
+
+    @property
+    def band(self) -> list[BandPoint]:
+        return [BandPoint(p.at, p.low, p.high) for p in self.points]
+
+
+def campaign_backtest(
+    campaign: Campaign, metric: str, *, control_limit: float | None = None
+) -> CampaignBacktest:
+    """Run the live detector for ``metric`` (the one the watch runs on this campaign, or
+    the metric's detector with ``control_limit`` when one is given) over the campaign's
+    hourly delivery, summed over its channels. One query.
+
+    TRICKY: the watch judges CPM, CPC and CVR per channel; here they are judged on the
+    campaign as a whole, like the chart that shows them. CPA and pacing are judged on the
+    whole campaign by the watch too, so there the backtest is exactly what it saw."""
+    # Imported here: ``monitoring.services`` imports this module (SLAs read deliveries).
+    from monitoring.services import campaign_hours, live_detector
+
+    spec = METRICS[Metric(metric)]
+    config = (
+        live_detector(campaign, spec.metric)
+        if control_limit is None
+        else detector_for_metric(spec.metric, control_limit=control_limit)
+    )
+    # The hour under way is not closed yet: the watch has not judged it either.
+    until = timezone.now().replace(minute=0, second=0, microsecond=0)
+    hours = campaign_hours(campaign, since=until - timedelta(days=BACKTEST_DAYS), until=until)
+    observations = [
+        found
+        for at, bucket in hours
+        if (found := Observation.of(spec.metric, timezone.localtime(at), bucket)) is not None
+    ]
+    points = backtest(config, observations)
+    return CampaignBacktest(
+        metric=spec.metric.value,
+        label=_axis_label(spec, currency=campaign.brand.currency),
+        short_label=spec.label,
+        unit=spec.unit,
+        control_limit=(
+            config.control_limit if config.direction is not Direction.EITHER_IS_BAD else None
+        ),
+        points=points,
+        hours=len(hours),
+        hours_with_metric=len(observations),
+        hours_to_judge=_hours_to_judge(config, points, observed=len(observations)),
+        method=_method(config, spec),
+    )
+
+
+def campaign_expected_band(campaign: Campaign, metric: str) -> list[BandPoint]:
+    """The band the watch's detector expected ``metric`` in at each judged hour, for the
+    campaign's performance chart; none for what no detector watches (conversions)."""
+    if metric not in METRICS:
+        return []
+    return campaign_backtest(campaign, metric).band
+
+
+def _axis_label(spec: MetricSpec, *, currency: str) -> str:
+    return {
+        "currency": f"{spec.label} ({currency})",
+        "percent": f"{spec.label} (%)",
+        "signed_percent": f"{spec.label} (% against plan)",
+    }.get(spec.unit, spec.label)
+
+
+#: Metrics the watch judges per channel (``detection.LEVEL_KINDS``), summed here.
+_PER_CHANNEL = {Metric.CPM, Metric.CPC, Metric.CVR}
+
+
+def _method(config: DetectorConfig, spec: MetricSpec) -> str:
+    """How the detector judges, in a marketer's words: what one point is, when it is
+    bad, when that becomes a flag."""
+    volume = spec.volume_label
+    if config.smooth_points > 1 and config.smooth_weight:
+        point = f"each hour judges the latest hours holding {config.smooth_weight:,.0f} {volume}"
+    elif config.smooth_points > 1:
+        point = f"each hour judges the latest {config.smooth_points} hours together"
+    elif config.min_weight:
+        point = f"hours are pooled until they hold {config.min_weight:,.0f} {volume}"
+    else:
+        point = "each hour is judged on its own"
+    rules = []
+    if config.direction is Direction.EITHER_IS_BAD and config.control_limit is not None:
+        rules.append(f"more than {config.control_limit:g} % off the plan, either way")
+    elif config.control_limit is not None:
+        side = "below" if config.direction is Direction.DOWN_IS_BAD else "above"
+        rules.append(f"{side} the control limit {format_value(spec.unit, config.control_limit)}")
+    if config.baseline_points:
+        days = round(config.baseline_points * config.bucket / timedelta(days=1))
+        rules.append(f"outside its usual range (the median of the past {days} days ± its swings)")
+    rule = " or ".join(rules) or "outside the shaded band"
+    bad = "1 bad point" if config.pending_for == 1 else f"{config.pending_for} bad points in a row"
+    learns = f"after {config.min_samples} such points to learn from, " if config.min_samples else ""
+    text = f"How it judges: {point}; {learns}a point is bad {rule}; it flags after {bad}."
+    if spec.metric in _PER_CHANNEL:
+        text += f" The live monitor watches {spec.label} per channel; this replays them summed."
+    return text
+
+
+def _hours_to_judge(config: DetectorConfig, points: list[BacktestPoint], *, observed: int) -> int:
+    """0 once the detector has judged a point; else about how many more hours of history
+    it needs: the points still missing (it judges after ``min_samples``), at the hours a
+    point has taken so far (pooled points take several)."""
+    if any(p.bad or p.low is not None or p.high is not None for p in points):
+        return 0
+    missing = config.min_samples + 1 - len(points)
+    per_point = observed / len(points) if points else 1.0
+    return max(1, math.ceil(missing * per_point))

@@ -592,9 +592,9 @@ class Detector:
     points at or before the last one seen are ignored, so a redelivered ingestion
     batch is harmless."""
 
-    __slots__ = ("config", "incident", "judge", "last_at", "spec")
+    __slots__ = ("banded", "config", "incident", "judge", "last_at", "spec")
 
-    def __init__(self, config: DetectorConfig) -> None:
+    def __init__(self, config: DetectorConfig, *, banded: bool = False) -> None:
         self.config = config
         self.spec = METRICS.get(config.metric)
         self.judge = _Judge(config)
@@ -604,6 +604,9 @@ class Detector:
             cooldown=config.cooldown,
         )
         self.last_at: datetime | None = None
+        #: Work out the band on every judged point. The live path skips it on a quiet point
+        #: with nothing open (the fast path in ``_Judge._judge``); the verdict is the same.
+        self.banded = banded
 
     @property
     def state(self) -> State:
@@ -633,7 +636,7 @@ class Detector:
             return []
         self.last_at = at
         incident, judge = self.incident, self.judge
-        detailed = incident.state is State.PENDING or incident.state is State.FIRING
+        detailed = self.banded or incident.state is State.PENDING or incident.state is State.FIRING
         if not judge.feed(at, value, weight, numerator, detailed) or judge.bad is None:
             return []
         change = incident.step(at, judge.start_at or at, judge.bad)
@@ -793,7 +796,8 @@ def backtest(config: DetectorConfig, observations: Iterable[Observation]) -> lis
     """The streaming detector over a whole series, point by point, with what it expected
     at each judged point: "how would this detector have done on my data?" — the same
     detector object the live monitor runs, so nothing here can disagree with it."""
-    detector = Detector(config)
+    # banded: a chart of the backtest needs the band on quiet points too.
+    detector = Detector(config, banded=True)
     judge = detector.judge
     points: list[BacktestPoint] = []
     for obs in sorted(observations, key=lambda o: o.at):

@@ -127,6 +127,19 @@ def format_value(unit: str, value: float) -> str:
     return f"{value:.2f}"
 
 
+def format_band(unit: str, low: float | None, high: float | None) -> str:
+    """The range a detector expected, in words: "0.31-0.48" and "1.2-2.0 %" (with an en
+    dash), "up to 0.48", "at least 1.2 %", "-10 % to +10 %"; "" when both sides are open."""
+    if low is None:
+        return f"up to {format_value(unit, high)}" if high is not None else ""
+    if high is None:
+        return f"at least {format_value(unit, low)}"
+    lower, upper = format_value(unit, low), format_value(unit, high)
+    if unit == "signed_percent":  # "-10 %" en dash "+10 %" would read as arithmetic
+        return f"{lower} to {upper}"
+    return f"{lower.removesuffix(' %')}\u2013{upper}"
+
+
 def _spend(b: BucketLike) -> float:
     # float(): a PerformanceSample passed as is carries Decimal spend.
     return float(b.spend)

@@ -12,7 +12,13 @@
 Import from here; the modules are an implementation detail.
 """
 
-from .detection import detect_on_batch, flag_apply, monitoring_close_buckets
+from .detection import (
+    campaign_hours,
+    detect_on_batch,
+    flag_apply,
+    live_detector,
+    monitoring_close_buckets,
+)
 from .escalations import (
     Origin,
     escalation_acknowledge,
@@ -40,6 +46,7 @@ __all__ = [
     "TelemetryInvalid",
     "breaker_close",
     "breaker_open",
+    "campaign_hours",
     "deliveries_resend",
     "detect_on_batch",
     "escalation_acknowledge",
@@ -51,6 +58,7 @@ __all__ = [
     "escalations_resolve_for_phase",
     "flag_apply",
     "flag_respond",
+    "live_detector",
     "monitoring_close_buckets",
     "notification_delivery_send",
     "notifications_mark_read",

@@ -46,14 +46,17 @@ from campaigns.domain.anomalies import (
     CPA_ABOVE_LIMIT,
     CPC_SPIKE,
     CPM_SPIKE,
+    KIND_FOR_METRIC,
     PACING_DRIFT,
+    DetectorConfig,
     Flagged,
     Monitor,
     State,
+    detector_for_metric,
     detectors_for,
     responses_for,
 )
-from campaigns.domain.metrics import Bucket
+from campaigns.domain.metrics import Bucket, Metric
 from campaigns.domain.phases import Phase
 from campaigns.models import AnomalyFlag, Campaign, FlagState, PerformanceSample
 
@@ -467,7 +470,10 @@ def _lock_states(keys: Iterable[tuple[int, str, str]]) -> dict[tuple[int, str, s
 
 
 def _configs(campaign: Campaign, key: tuple[int, str, str]) -> dict[str, Any]:
-    level = level_of(key[1], key[2])
+    return _level_configs(campaign, level_of(key[1], key[2]))
+
+
+def _level_configs(campaign: Campaign, level: str) -> dict[str, Any]:
     brief = campaign.brief
     configs = {}
     for kind in LEVEL_KINDS[level]:
@@ -489,6 +495,44 @@ _DEFAULT_CONFIGS = {
     kind: detectors_for(kind)
     for kind in (CPM_SPIKE, CPC_SPIKE, CONVERSION_DROP, AUDIENCE_FATIGUE, BROKEN_LINK)
 }
+
+
+# --- What a backtest replays: the watch's own detector and series ------------------------
+
+
+def live_detector(campaign: Campaign, metric: str) -> DetectorConfig:
+    """The detector the watch runs on this campaign for ``metric``: the brief's CPA target,
+    its pacing tolerance, the kind's defaults elsewhere — from ``_configs``, so a backtest
+    cannot judge differently from the live monitor. A metric no kind watches on its own
+    (CTR, frequency, lead quality) gets its standard adaptive detector."""
+    kind = KIND_FOR_METRIC.get(Metric(metric))
+    level = next((level for level, kinds in LEVEL_KINDS.items() if kind in kinds), None)
+    if level is None:
+        return detector_for_metric(metric)
+    config = _level_configs(campaign, level)[kind]
+    assert isinstance(config, DetectorConfig)  # only fatigue is composite, and it has no metric
+    return config
+
+
+def campaign_hours(
+    campaign: Campaign, *, since: datetime, until: datetime
+) -> list[tuple[datetime, Bucket]]:
+    """The campaign's own series in [since, until), hour by hour, as ``_observe_hours``
+    feeds it: from its first reported hour to its last, summed over channels, each hour
+    carrying the plan's share — an hour without delivery between them carries the plan
+    alone, so pacing sees the shortfall. Read with the watch's own query (``_samples``)."""
+    samples, first = _samples({(campaign.pk, ""): (since, until)})
+    start = first.get((campaign.pk, ""))
+    if start is None:
+        return []
+    last = max(hour for _, channel, hour in samples if not channel)
+    hours = []
+    hour = start
+    while hour <= last:
+        bucket = _bucket(campaign, "", hour, samples)
+        hours.append((hour, bucket or Bucket(planned_spend=_planned_in(campaign, hour))))
+        hour += HOUR
+    return hours
 
 
 def _paused_surfaces(campaign_ids: Iterable[int]) -> set[tuple[int, str, str]]:
