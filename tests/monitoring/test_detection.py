@@ -32,17 +32,21 @@ def flags_of(campaign):
     }
 
 
-def test_a_healthy_market_raises_no_flag(delivering):
-    # The same ten days whenever the suite runs: from a Sunday 00:00, more than ten days
-    # ago. TRICKY: the market's day and week shape the series, so a start that moved
-    # with the clock made this test's series (and its verdict) depend on the hour it ran.
+def pin_to_a_sunday(campaign):
+    """The same ten days whenever the suite runs: from a Sunday 00:00, more than ten days
+    ago. TRICKY: the market's day and week shape the series, so a start that moved with
+    the clock made a test's series (and its verdict) depend on the hour it ran."""
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     sunday = today - timedelta(days=today.weekday() + 15)
-    Campaign.objects.filter(pk=delivering.pk).update(launched_at=sunday)
-    Brief.objects.filter(pk=delivering.brief_id).update(
+    Campaign.objects.filter(pk=campaign.pk).update(launched_at=sunday)
+    Brief.objects.filter(pk=campaign.brief_id).update(
         deadline=(sunday + timedelta(days=30)).date() - timedelta(days=1)
     )
-    delivering.refresh_from_db()
+    campaign.refresh_from_db()
+
+
+def test_a_healthy_market_raises_no_flag(delivering):
+    pin_to_a_sunday(delivering)
     feed(delivering, market_events(delivering, hours=HOURS))
     assert list(AnomalyFlag.objects.values_list("explanation", flat=True)) == []
     # The campaign, its two channels, and its three variants' link checks.
@@ -127,6 +131,7 @@ def test_audience_fatigue_is_flagged_on_its_channel(delivering):
 def test_cpa_above_the_briefs_limit_escalates_at_once(delivering, manager):
     # A severe price spike everywhere doubles CPA past the brief's 28.00.
     # CPA is pooled to 25 conversions a point, and fires on the third bad point in a row.
+    pin_to_a_sunday(delivering)
     spike = fault(delivering, "cpm_spike", hours_before_now=36, severity=1.5)
     feed(delivering, market_events(delivering, hours=HOURS, faults=[spike]))
     flag = flags_of(delivering)[("cpa_above_limit", "", "")]
@@ -140,11 +145,12 @@ def test_cpa_above_the_briefs_limit_escalates_at_once(delivering, manager):
 
 
 def test_a_silence_records_the_flag_but_tells_nobody_and_takes_no_action(delivering, manager):
+    pin_to_a_sunday(delivering)
     silence_create(
         brand_id=delivering.brand_id,
         campaign_id=delivering.pk,
         user=manager,
-        starts_at=timezone.now() - timedelta(days=DAYS_RUN + 1),
+        starts_at=delivering.launched_at - timedelta(days=1),
         ends_at=timezone.now() + timedelta(hours=1),
         reason="Holiday sale: prices run high",
         kinds=["cpa_above_limit", "cpm_spike", "cpc_spike"],
