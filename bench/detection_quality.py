@@ -255,7 +255,8 @@ def main() -> None:
     )
     print()
     print(
-        f"monitor ({len(DEFAULT_DETECTORS)} kinds, {observations_per_bucket} detector points per bucket): "
+        f"monitor ({len(DEFAULT_DETECTORS)} kinds, "
+        f"{observations_per_bucket} detector points per bucket): "
         f"{monitor_buckets / monitor_time:,.0f} buckets/s = "
         f"{monitor_buckets * observations_per_bucket / monitor_time:,.0f} detector points/s "
         f"(including reading the metrics off each bucket)"
@@ -281,7 +282,8 @@ def main() -> None:
         Monitor.restore(json.loads(json.dumps(snapshot)), configs())
     per = (time.perf_counter() - t0) / 200
     print(
-        f"monitor state ({len(DEFAULT_DETECTORS)} kinds, warm): {len(json.dumps(snapshot)) / 1024:.1f} KiB JSON, "
+        f"monitor state ({len(DEFAULT_DETECTORS)} kinds, warm): "
+        f"{len(json.dumps(snapshot)) / 1024:.1f} KiB JSON, "
         f"snapshot+JSON+restore {per * 1e3:.2f} ms per series"
     )
     print(f"sandbox generation: {monitor_buckets / gen_time:,.0f} line-buckets/s")

@@ -227,6 +227,9 @@ class AnomalyFlag(models.Model):
     # may be open), shown with the flag and drawn on the campaign's chart.
     expected_low = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     expected_high = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    # When the numbers started going wrong (the hour the incident's first bad point
+    # covers), which may be long before the flag was opened when telemetry came late.
+    bad_since = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField()
     firing_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)

@@ -354,6 +354,7 @@ def anomaly_flag_raise(
     observed: Decimal | None = None,
     limit: Decimal | None = None,
     expected: tuple[Decimal | None, Decimal | None] = (None, None),
+    bad_since: datetime | None = None,
     channel: str = "",
     variant: str = "",
     state: str = FlagState.FIRING,
@@ -376,6 +377,7 @@ def anomaly_flag_raise(
                 "limit": limit,
                 "expected_low": expected[0],
                 "expected_high": expected[1],
+                "bad_since": bad_since,
                 "opened_at": timezone.now(),
             },
         )
@@ -386,6 +388,7 @@ def anomaly_flag_raise(
             flag.state, flag.response, flag.explanation = state, response, explanation
             flag.observed, flag.limit = observed, limit
             flag.expected_low, flag.expected_high = expected
+            flag.bad_since = bad_since or flag.bad_since
             flag.save(
                 update_fields=[
                     "state",
@@ -395,6 +398,7 @@ def anomaly_flag_raise(
                     "limit",
                     "expected_low",
                     "expected_high",
+                    "bad_since",
                     "firing_at",
                 ]
             )

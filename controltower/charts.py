@@ -204,9 +204,13 @@ def performance_summary(
         parts.append(f"Control limit {_number(control_limit)}")
     latest = next((b for b in reversed(band) if b.low is not None or b.high is not None), None)
     if latest is not None:
-        low = _number(latest.low) if latest.low is not None else "any"
-        high = _number(latest.high) if latest.high is not None else "any"
-        parts.append(f"Expected range at {latest.at:{TIME_FORMAT}}: {low} to {high}")
+        if latest.low is None:
+            expected = f"up to {_number(latest.high)}"
+        elif latest.high is None:
+            expected = f"at least {_number(latest.low)}"
+        else:
+            expected = f"{_number(latest.low)} to {_number(latest.high)}"
+        parts.append(f"Expected range at {latest.at:{TIME_FORMAT}}: {expected}")
     if anomalies:
         flags = "; ".join(f"{a.label} at {a.at:{TIME_FORMAT}}" for a in anomalies)
         parts.append(f"Anomaly flags: {flags}")

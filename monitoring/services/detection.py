@@ -680,6 +680,7 @@ def flag_apply(
             observed=_decimal(t.observed),
             limit=_decimal(t.limit),
             expected=(_decimal(t.expected_low), _decimal(t.expected_high)),
+            bad_since=t.since,
             state=FlagState(t.to_state.value),
             **surface,
         )

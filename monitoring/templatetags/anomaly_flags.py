@@ -39,7 +39,7 @@ def expected_band(flag: AnomalyFlag) -> str:
         text += f", seen {format_value(unit, float(flag.observed))}"
     if flag.state == FlagState.RESOLVED:
         return text  # when it opened and resolved is on the card's last line
-    return f"{text}, since {_when(flag.opened_at, timezone.localtime())}"
+    return f"{text}, since {_when(flag.bad_since or flag.opened_at, timezone.localtime())}"
 
 
 def _when(at: datetime, now: datetime) -> str:

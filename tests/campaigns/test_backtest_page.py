@@ -203,7 +203,7 @@ def test_the_page_offers_the_backtest_and_draws_the_detectors_band(login, manage
     drawn = traces(page, "performance")
     assert set(drawn["Expected (upper)"]["y"]) == {28.0}
     assert len(drawn["Expected (upper)"]["x"]) == DAYS * 24 // 5 - 3
-    assert "Expected range at " in page and ": any to 28." in page
+    assert "Expected range at " in page and ": up to 28." in page
 
 
 def test_a_flag_shows_the_band_it_left(login, manager, delivering):

@@ -516,4 +516,4 @@ def test_the_expected_range_is_drawn_under_the_line_and_said_in_words():
     summary = charts.performance_summary(
         CPA, metric_label="CPA (USD)", control_limit=None, anomalies=[], band=band
     )
-    assert "Expected range at 2025-03-01 11:00: 19 to any" in summary
+    assert "Expected range at 2025-03-01 11:00: at least 19." in summary

@@ -93,6 +93,8 @@ def test_a_cpm_spike_asks_the_performance_agent_to_optimise(delivering):
     assert cpc.response == "optimize" and cpc.explanation.startswith("CPC ")
     assert cpc.expected_high is not None and cpc.observed > cpc.expected_high
     assert flag.expected_high is not None and flag.observed > flag.expected_high
+    # "since" is when the numbers went wrong, not when the late telemetry was read
+    assert spike.starts_at <= flag.bad_since < spike.starts_at + timedelta(hours=6) < flag.opened_at
     assert run.pk
 
 
