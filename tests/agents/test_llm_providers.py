@@ -223,7 +223,7 @@ def test_repeated_calls_leak_no_threads_or_event_loops(openai_llm):
     def is_loop(o):
         try:
             return isinstance(o, asyncio.AbstractEventLoop)
-        except Exception:  # noqa: BLE001
+        except Exception:
             # A weakref.proxy whose object is gone, or a lazy value that refuses to be
             # evaluated now (django-csp's nonce, once its response is sent): not a loop.
             return False
