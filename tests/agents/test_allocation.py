@@ -14,6 +14,7 @@ from agents.domain.allocation import (
     NoEligibleArm,
     allocate,
     change_point,
+    change_posterior,
     credible_interval,
     guardrail_breach,
     pool,
@@ -246,6 +247,85 @@ def test_a_reset_never_lifts_a_guardrail_stop():
     assert recent[0].guardrail_breached  # ...but over its lifetime the arm breaches
     assert "Complaint and unsubscribe rate" in recent[0].guardrail_reason
     assert allocate(recent, 1000, rng=_rng(), guardrails=limits)[0] == 0
+
+
+def test_the_change_posterior_is_a_distribution_that_favours_no_change_when_steady():
+    posterior = change_posterior(_rounds([(900, 22), (100, 2)], 40))
+    assert len(posterior) == 40
+    assert sum(posterior) == pytest.approx(1)
+    assert posterior[0] > 0.9
+    assert min(posterior) >= 0
+
+
+def test_a_drop_of_a_fifth_in_the_leaders_rate_is_seen_within_a_dozen_rounds():
+    # Issue 14: the leader falls from 2.5 % to 2.0 % with the counts it would expect (no
+    # luck either way). The old test (3.5 standard errors) needed 15 rounds for this.
+    before = _rounds([(990, 24.75), (10, 0.2)], 50)
+    assert change_point(before + _rounds([(990, 19.8), (10, 0.25)], 3)) == 0
+    found = change_point(before + _rounds([(990, 19.8), (10, 0.25)], 12))
+    assert 45 <= found <= 50
+
+
+def test_a_starved_arms_handful_of_impressions_does_not_call_a_change_alone():
+    lucky = _rounds([(990, 24.75), (10, 0.2)], 50) + _rounds([(990, 24.75), (10, 1)], 2)
+    assert change_point(lucky) == 0
+
+
+def test_a_long_history_is_weighed_in_bounded_time_and_the_late_change_found():
+    history = _rounds([(990, 24.75), (10, 0.2)], 2000) + _rounds([(990, 19.8), (10, 0.25)], 40)
+    posterior = change_posterior(history)
+    assert not any(posterior[1:1800])  # the oldest rounds are weighed as one block
+    assert change_point(history) == 2000
+
+
+def test_bad_change_options_are_refused():
+    with pytest.raises(ValueError, match="at least one round"):
+        change_posterior([])
+    with pytest.raises(ValueError, match="same order"):
+        change_posterior([(ArmStats(1, 0),), (ArmStats(1, 0), ArmStats(1, 0))])
+    with pytest.raises(ValueError, match="hazard"):
+        change_point(_rounds([(10, 1)], 3), hazard=1.0)
+    with pytest.raises(ValueError, match="prior_conversions"):
+        change_point(_rounds([(10, 1)], 3), prior_conversions=0.0)
+    with pytest.raises(ValueError, match="successes"):
+        change_point([(ArmStats(1, 2),)])
+
+
+def _market(rates_before, rates_after, *, rounds, change_at, seed, batch=1000):
+    """Play the live policy against Bernoulli arms whose rates change at round
+    ``change_at``; return each round's allocation."""
+    rng = _rng(seed)
+    history = [tuple(ArmStats(0, 0) for _ in rates_before)]
+    allocations = []
+    for number in range(rounds):
+        rates = rates_before if number < change_at else rates_after
+        counts = allocator(history, batch, rng)
+        allocations.append(counts)
+        history.append(
+            tuple(
+                ArmStats(count, sum(rng.random() < rate for _ in range(count)))
+                for count, rate in zip(counts, rates, strict=True)
+            )
+        )
+    return allocations
+
+
+def test_after_a_swap_most_traffic_moves_to_the_new_best_arm_within_fifteen_rounds():
+    # 2.5 % and 2.0 % swap after 30 rounds of 1,000. In the median of ten markets the
+    # new best arm has most of a batch within 15 rounds (the old test: 20).
+    waits = []
+    for seed in range(10):
+        allocations = _market((0.025, 0.020), (0.020, 0.025), rounds=46, change_at=30, seed=seed)
+        moved = [n for n, counts in enumerate(allocations[30:]) if counts[1] > 500]
+        waits.append(moved[0] if moved else 99)
+    assert sorted(waits)[4] <= 15, waits
+
+
+def test_noise_in_a_steady_market_does_not_pull_traffic_off_the_best_arm():
+    for seed in range(5):
+        allocations = _market((0.025, 0.020), (0.025, 0.020), rounds=50, change_at=50, seed=seed)
+        late = [counts[0] for counts in allocations[35:]]
+        assert sum(late) / (1000 * len(late)) > 0.9, seed
 
 
 def test_pooling_adds_counts_and_keeps_the_latest_frequency():
