@@ -2,6 +2,7 @@
 the item leave the queue without a reload."""
 
 import pytest
+from playwright.sync_api import expect
 
 from approvals.domain.audit import Actor
 from approvals.services import action_propose
@@ -56,10 +57,8 @@ def test_legal_reviewer_edits_and_approves_and_the_tower_updates(
         )
         legal.screenshot(path=str(artifacts_dir / "queue-legal-approved.png"), full_page=True)
 
-        tower.wait_for_function(
-            f"document.querySelector('#tower-row-{campaign_a.pk} .cell-approvals')"
-            ".innerText.trim() === '0'",
-            timeout=5000,
+        expect(tower.locator(f"#tower-row-{campaign_a.pk} .cell-approvals")).to_have_text(
+            "0", timeout=5000
         )
         assert tower.evaluate("window.__sameDocument") is True
         tower.screenshot(path=str(artifacts_dir / "tower-after-approval.png"), full_page=True)

@@ -1,6 +1,7 @@
 """The navigation's "Approvals (N)" follows new work live, on any page."""
 
 import pytest
+from playwright.sync_api import expect
 
 from approvals.domain.audit import Actor
 from approvals.services import action_propose
@@ -14,7 +15,8 @@ def test_a_new_item_updates_the_nav_count_without_a_reload(tmp_path, chromium, m
     with asgi_server(tmp_path / "uvicorn.log") as base_url:
         page = log_in(chromium, base_url, "manager")
         page.goto(f"{base_url}/campaigns/{campaign_a.pk}/")
-        page.wait_for_function("document.querySelector('[data-nav=\"approvals\"]') !== null")
+        # expect(), not wait_for_function: the page's CSP forbids evaluating strings.
+        page.locator('[data-nav="approvals"]').wait_for(state="attached")
         page.wait_for_timeout(1000)  # the socket is open
         assert page.locator('[data-nav="approvals"]').inner_text() == "Approvals"
         action_propose(
@@ -24,7 +26,4 @@ def test_a_new_item_updates_the_nav_count_without_a_reload(tmp_path, chromium, m
             actor=Actor.for_agent("planner"),
             summary="Launch",
         )
-        page.wait_for_function(
-            "document.querySelector('[data-nav=\"approvals\"]').innerText === 'Approvals (1)'",
-            timeout=5000,
-        )
+        expect(page.locator('[data-nav="approvals"]')).to_have_text("Approvals (1)", timeout=5000)

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import CampaignFactory
 from tests.stack import ROOT, asgi_server, free_port, process_env
@@ -70,15 +71,11 @@ def test_a_change_from_another_process_appears_without_reload(
         assert page.locator('[data-summary="escalated"]').inner_text() == "0"
 
         transition_in_another_process(campaigns["a1"], "execution")
-        page.wait_for_function(
-            f"document.querySelector('#tower-row-{campaigns['a1'].pk} .cell-phase')"
-            ".innerText.includes('Execution')",
-            timeout=5000,
+        expect(page.locator(f"#tower-row-{campaigns['a1'].pk} .cell-phase")).to_contain_text(
+            "Execution", timeout=5000
         )
         transition_in_another_process(campaigns["a1"], "escalated", reason="CPA spike")
-        page.wait_for_function(
-            "document.querySelector('[data-summary=\"escalated\"]').innerText === '1'", timeout=5000
-        )
+        expect(page.locator('[data-summary="escalated"]')).to_have_text("1", timeout=5000)
         assert "Escalated" in row.locator(".cell-phase").inner_text()
         assert "Open" in row.locator(".cell-escalation").inner_text()
         assert page.evaluate("window.__sameDocument") is True  # no reload happened
@@ -92,10 +89,8 @@ def test_a_change_from_another_process_appears_without_reload(
         # A change to brand B never reaches the legal reviewer's page.
         transition_in_another_process(campaigns["b1"], "execution")
         transition_in_another_process(campaigns["a2"], "execution")
-        legal.wait_for_function(
-            f"document.querySelector('#tower-row-{campaigns['a2'].pk} .cell-phase')"
-            ".innerText.includes('Execution')",
-            timeout=5000,
+        expect(legal.locator(f"#tower-row-{campaigns['a2'].pk} .cell-phase")).to_contain_text(
+            "Execution", timeout=5000
         )
         assert "Sleep Push" not in legal.content()
         legal.screenshot(path=str(artifacts_dir / "tower-legal-reviewer.png"), full_page=True)
@@ -116,9 +111,7 @@ def test_a_dropped_socket_says_so_reconnects_and_resyncs(tmp_path, chromium, man
     with asgi_server(log, port=port):
         # ...is on screen once the socket is back, without a reload.
         page.wait_for_selector('#live-status[data-state="live"]', timeout=20000)
-        page.wait_for_function(
-            f"document.querySelector('#tower-row-{campaigns['a2'].pk} .cell-phase')"
-            ".innerText.includes('Execution')",
-            timeout=5000,
+        expect(page.locator(f"#tower-row-{campaigns['a2'].pk} .cell-phase")).to_contain_text(
+            "Execution", timeout=5000
         )
         assert page.evaluate("window.__sameDocument") is True
