@@ -16,12 +16,18 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from .body_limit import BodyLimit  # noqa: E402
+from .memory import CollectAfterBodies  # noqa: E402
 from .routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Bodies bounded before Django: chunked ones too (controltower/body_limit.py).
-        "http": BodyLimit(django_asgi_app, max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
+        # Bodies bounded before Django: chunked ones too (controltower/body_limit.py);
+        # and let go of once handled, not whenever the collector comes round
+        # (controltower/memory.py).
+        "http": CollectAfterBodies(
+            BodyLimit(django_asgi_app, max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
+            every_bytes=settings.CONTROLTOWER_GC_EVERY_BODY_BYTES,
+        ),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

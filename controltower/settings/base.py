@@ -419,6 +419,9 @@ CONTROLTOWER_APPROVAL_LINK_HOURS = env.int("CONTROLTOWER_APPROVAL_LINK_HOURS", d
 # The largest request body read (a telemetry batch of ~50,000 events fits): Django's
 # limit for every view, and the ASGI layer's for every body, chunked or not.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CONTROLTOWER_MAX_BODY_BYTES", default=16 * 2**20)
+# The web process collects its garbage after every this many bytes of request bodies
+# (what a body holds is freed only by a collection: controltower/memory.py); 0: never.
+CONTROLTOWER_GC_EVERY_BODY_BYTES = env.int("CONTROLTOWER_GC_EVERY_BODY_BYTES", default=4 * 2**20)
 CONTROLTOWER_WEBHOOK_ALLOW_HTTP = env.bool("CONTROLTOWER_WEBHOOK_ALLOW_HTTP", default=False)
 CONTROLTOWER_WEBHOOK_ALLOW_PRIVATE = env.bool("CONTROLTOWER_WEBHOOK_ALLOW_PRIVATE", default=False)
 CONTROLTOWER_WEBHOOK_MAX_ATTEMPTS = env.int("CONTROLTOWER_WEBHOOK_MAX_ATTEMPTS", default=8)
