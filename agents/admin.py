@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from controltower.admin import ReadOnlyAdmin
+from governance.admin import ReadOnlyAdmin
 
 from .models import AgentRun, Handoff
 

@@ -22,11 +22,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from approvals.domain.roles import Role
 from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import approval_decide
 from campaigns.domain.phases import Phase
 from campaigns.models import Campaign
+from governance.domain.roles import Role
 
 from .models import AgentRun, RunStatus
 from .services import campaign_phase_follow_up

@@ -30,12 +30,13 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
-from approvals.services import action_propose, audit_record
+from approvals.services import action_propose
 from campaigns.domain.briefs import CHANNELS
-from campaigns.domain.errors import DomainError
 from campaigns.domain.phases import Phase
 from campaigns.models import Campaign, ContentStatus, ContentVariant, PerformanceSample
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError
+from governance.services import audit_record
 
 from .domain.allocation import (
     ArmStats,

@@ -24,11 +24,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
 from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import action_propose
 from campaigns.domain.briefs import CHANNELS, normalise_claim
-from campaigns.domain.errors import DomainError
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError
 from memory.domain.entries import same_fact
 from memory.models import EntryStatus, MemoryEntry
 

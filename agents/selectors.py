@@ -29,17 +29,13 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
-from approvals import policies
 from approvals.analytics import format_span, median
-from approvals.domain.audit import Actor
 from approvals.domain.policy import ActionType, Outcome
-from approvals.models import (
-    ApprovalRequest,
-    ApprovalStatus,
-    AuditEvent,
-    PolicyDecisionRecord,
-)
+from approvals.models import ApprovalRequest, ApprovalStatus, PolicyDecisionRecord
 from campaigns.domain.briefs import CHANNELS
+from governance import policies
+from governance.domain.audit import Actor
+from governance.models import AuditEvent
 
 from .domain.handoffs import (
     DraftsV1,

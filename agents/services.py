@@ -38,10 +38,11 @@ from django.db.models import Sum
 from django.utils import timezone
 from pydantic import BaseModel
 
-from approvals.domain.audit import Actor
-from approvals.services import audit_record
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.domain.phases import Phase
+from governance import events
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.services import audit_record
 
 from .domain.handoffs import HandoffInvalid, validate_handoff
 from .domain.spend import month_start, spend_cap_refusal
@@ -145,9 +146,9 @@ def agent_work_ask(
     """A person asks an agent for fresh work on a campaign (a report, a performance read,
     new research, or new drafts for some of the brief's ``channels``). Each request is
     its own run."""
-    from approvals import policies
     from campaigns.domain.briefs import CHANNELS
     from campaigns.models import Campaign
+    from governance import policies
 
     campaign = Campaign.objects.select_related("brand", "brief").get(pk=campaign_id)
     if not policies.can_change_phase(user, campaign):
@@ -628,9 +629,7 @@ def _enqueue_on_commit(run_id: int) -> None:
 
 
 def _timeline_changed(campaign_id: int) -> None:
-    from controltower.realtime import agent_work_changed_on_commit
-
-    agent_work_changed_on_commit(campaign_id)
+    events.announce_on_commit(events.agent_work_changed, campaign_id=campaign_id)
 
 
 def _fit(text: str, limit: int = 900) -> str:

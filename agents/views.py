@@ -8,10 +8,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from approvals import policies
 from approvals.autonomy import autonomy_changes, autonomy_overview
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.selectors import campaigns_for_user
+from governance import policies
+from governance.domain.errors import DomainError, NotPermitted
 
 from . import selectors, services
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from rest_framework import authentication, exceptions, permissions
 
-from approvals import policies
+from governance import policies
 
 from .tokens import PREFIX, api_token_check
 

@@ -11,13 +11,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from campaigns.domain.errors import DomainError, NotPermitted
+from governance.domain.errors import DomainError, NotPermitted
 
 
 def _invalid_input() -> tuple[type, ...]:
     """Domain errors that mean the input was wrong (400), not the state (409)."""
     from api.tokens import TokenInvalid
-    from campaigns.domain.errors import ReasonRequired
+    from governance.domain.errors import ReasonRequired
     from memory.services import MemoryInvalid
 
     return (ReasonRequired, MemoryInvalid, TokenInvalid)

@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from approvals import policies
-from campaigns.domain.errors import DomainError
+from governance import policies
+from governance.domain.errors import DomainError
 
 from .domain.tokens import SCOPES
 from .forms import TokenCreateForm, token_owners

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from approvals import policies
+from governance import policies
 
 from .models import ApiToken
 

@@ -11,10 +11,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from approvals import policies
-from approvals.domain.audit import Actor
-from approvals.services import audit_record
-from campaigns.domain.errors import DomainError, NotPermitted
+from governance import policies
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.services import audit_record
 
 from .domain.tokens import token_request_problems
 from .models import ApiToken

@@ -20,9 +20,6 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from approvals import exports as audit_exports
-from approvals import policies
-from approvals.domain.audit import Actor
 from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.selectors import queue_for_user
 from approvals.services import approval_decide
@@ -31,6 +28,9 @@ from campaigns.domain.briefs import BriefSpec
 from campaigns.domain.phases import Phase
 from campaigns.models import OPEN_FLAG_STATES, Brand
 from campaigns.selectors import briefs_for_user, campaigns_for_user
+from governance import exports as audit_exports
+from governance import policies
+from governance.domain.audit import Actor
 from integrations import exports
 from integrations.views import streamed
 from memory.models import MemoryEntry

@@ -1,18 +1,8 @@
 from django.contrib import admin
 
-from controltower.admin import ReadOnlyAdmin
+from governance.admin import ReadOnlyAdmin
 
-from .models import ApprovalRequest, AuditEvent
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    """The audit trail, read-only: nobody edits or deletes an event, admins included."""
-
-    list_display = ["seq", "occurred_at", "actor_label", "action", "object_type", "object_id"]
-    list_filter = ["action", "brand"]
-    search_fields = ["actor_label", "action", "object_id"]
-    date_hierarchy = "occurred_at"
+from .models import ApprovalRequest
 
 
 @admin.register(ApprovalRequest)

@@ -34,8 +34,10 @@ from django.db.models import CharField, Count, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from .domain.roles import Role
-from .models import ApprovalRequest, ApprovalStatus, AuditEvent
+from governance.domain.roles import Role
+from governance.models import AuditEvent
+
+from .models import ApprovalRequest, ApprovalStatus
 
 #: A decision made this soon after the reviewer took the item counts as rubber-stamped.
 #: The setting ``CONTROLTOWER_RUBBER_STAMP_SECONDS`` overrides it (read by the selector).

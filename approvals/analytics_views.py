@@ -9,7 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from . import analytics, policies
+from governance import policies
+
+from . import analytics
 
 PERIOD_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30

@@ -25,15 +25,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from campaigns.domain.errors import DomainError
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError
+from governance.models import AuditEvent
 
-from .domain.audit import Actor
 from .domain.autonomy import DEFAULT_RULES, EarningRules, Step, TrackRecord, review
 from .domain.policy import ActionType, Mode, Rule, policy_from_json, policy_to_json, with_rule
 from .models import (
     ApprovalRequest,
     ApprovalStatus,
-    AuditEvent,
     DelegationPolicy,
     PolicyDecisionRecord,
     PolicyStatus,
@@ -184,7 +184,9 @@ def autonomy_step_apply(
 ) -> DelegationPolicy:
     """Write the brand policy's next version with one action type one step wider or
     narrower, superseding the version in force. Refused if the rule moved meanwhile."""
-    from .services import _active_row, audit_record
+    from governance.services import audit_record
+
+    from .services import _active_row
 
     action, source, target = ActionType(step_action), Mode(from_mode), Mode(to_mode)
     with transaction.atomic():
@@ -324,8 +326,8 @@ def autonomy_overview(user: Any, *, now: datetime | None = None) -> list[dict[st
     the window: the mode in force, the record, how far it is from the next step, a
     recommendation waiting for an admin, and what the record last changed."""
     from campaigns.models import Brand
+    from governance import policies
 
-    from . import policies
     from .domain.autonomy import progress
 
     now = now or timezone.now()
@@ -377,7 +379,7 @@ def autonomy_overview(user: Any, *, now: datetime | None = None) -> list[dict[st
 
 def autonomy_changes(user: Any, *, limit: int = 10) -> list[DelegationPolicy]:
     """The latest policy versions the track records wrote, for the brands the user sees."""
-    from . import policies
+    from governance import policies
 
     return list(
         DelegationPolicy.objects.filter(brand_id__in=policies.visible_brand_ids(user))

@@ -7,8 +7,9 @@ from typing import Any
 
 from django import forms
 
+from governance.domain.roles import Role
+
 from .domain.policy import ActionType, Mode, Policy
-from .domain.roles import Role
 
 MODE_LABELS = {
     Mode.ACT_ALONE: "Act alone",

@@ -33,9 +33,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.domain.errors import DomainError, NotPermitted
+from governance import policies
+from governance.domain.errors import DomainError, NotPermitted
 
-from . import policies
 from .domain.policy import ActionType
 from .models import ApprovalLinkUse, ApprovalRequest, LinkDecision
 

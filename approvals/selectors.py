@@ -1,25 +1,17 @@
-"""Reads of the audit trail."""
+"""Reads of the approvals app: the queues, their counts, cards, policies in force."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
-
-from .models import AuditEvent
-
-
-def audit_chain_links(*, chunk_size: int = 2000) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
-    """Every event as ``(seq, prev_hash, hash, hashed content)``, in chain order, streamed."""
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size):
-        yield event.seq, event.prev_hash, event.hash, event.hashed_content()
 
 
 def queue_for_user(user: Any, *, decided: bool = False, limit: int | None = 100) -> QuerySet:
     """Approval requests in the queues of the user's roles, for brands they may see:
     pending ones oldest first (the SLA clock), or the most recently decided."""
-    from . import policies
+    from governance import policies
+
     from .models import ApprovalRequest, ApprovalStatus
 
     items = ApprovalRequest.objects.filter(policies.queue_scope(user)).select_related(
@@ -49,7 +41,8 @@ def approval_card(approval_id: int) -> dict[str, Any] | None:
 def queue_counts_for_user(user: Any) -> dict[tuple[int, str], int]:
     """Pending items per (brand, queue) the user works — the pieces of the nav count that
     live updates replace one at a time."""
-    from . import policies
+    from governance import policies
+
     from .models import ApprovalRequest, ApprovalStatus
 
     roles = [role.value for role in policies.roles_of(user)]

@@ -48,6 +48,6 @@ def review_autonomy() -> None:
 @shared_task(name="approvals.audit_checkpoint", ignore_result=True, acks_late=True, time_limit=120)
 def audit_checkpoint() -> None:
     """Anchor the audit chain head outside the database (beat, hourly)."""
-    from .services import audit_checkpoint_write
+    from governance.services import audit_checkpoint_write
 
     audit_checkpoint_write()

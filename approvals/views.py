@@ -13,9 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from campaigns.domain.briefs import split_lines
-from campaigns.domain.errors import DomainError, NotPermitted
+from governance import policies
+from governance.domain.errors import DomainError, NotPermitted
 
-from . import cards, policies, selectors, services
+from . import cards, selectors, services
 from .domain.policy import LOW_RISK_ACTIONS, ActionType, policy_from_json
 from .forms import PolicyForm
 from .models import ApprovalRequest, ApprovalStatus, DelegationPolicy, PolicyStatus
@@ -163,7 +164,7 @@ def away(request: HttpRequest) -> HttpResponse:
 
     from django.utils import timezone
 
-    from .models import ReviewDelegation
+    from governance.models import ReviewDelegation
 
     if not policies.roles_of(request.user):
         raise PermissionDenied("You have no approval queue.")

@@ -54,9 +54,9 @@ async def run(n_sockets: int, n_changes: int, port: int, cookie: str, campaign_i
     from django.db import transaction
     from websockets.asyncio.client import connect
 
-    from approvals.domain.audit import Actor
     from campaigns.models import Campaign
     from campaigns.services import campaign_transition_phase
+    from governance.domain.audit import Actor
 
     received: dict[int, list[float]] = {}
     waiters: dict[int, asyncio.Event] = {}

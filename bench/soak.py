@@ -145,10 +145,10 @@ def prepare(feed_hours: int) -> dict:
     from django.utils import timezone
 
     from api.tokens import api_token_create
-    from approvals import policies
-    from approvals.domain.audit import Actor
-    from approvals.services import brand_assign
     from campaigns.models import Brand, Brief, Campaign
+    from governance import policies
+    from governance.domain.audit import Actor
+    from governance.services import brand_assign
     from monitoring.services.tokens import ingestion_token_create
 
     User = get_user_model()
@@ -869,8 +869,9 @@ def count_lost(tally: Tally) -> dict[str, tuple[int, int]]:
     """(accepted, lost) per kind, counted in the database."""
     from django.db import connections
 
-    from approvals.models import ApprovalRequest, AuditEvent
+    from approvals.models import ApprovalRequest
     from campaigns.models import Campaign
+    from governance.models import AuditEvent
     from monitoring.models import TelemetryEvent
 
     connections.close_all()

@@ -9,9 +9,9 @@ from typing import Any
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from approvals.domain.audit import Actor
-from approvals.services import brand_permissions_change
-from controltower.admin import ReadOnlyAdmin
+from governance.admin import ReadOnlyAdmin
+from governance.domain.audit import Actor
+from governance.services import brand_permissions_change
 
 from . import services
 from .models import (

@@ -29,9 +29,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
-from approvals.domain.roles import Role
-from approvals.services import action_propose, brand_assign
+from approvals.services import action_propose
+from governance.domain.audit import Actor
+from governance.domain.roles import Role
+from governance.services import brand_assign
 
 from . import services
 from .domain.briefs import BriefSpec

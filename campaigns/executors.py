@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from approvals.domain.audit import Actor
 from approvals.domain.policy import ActionType
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError
 from memory.domain.entries import ChangeInvalid, MemoryChange, parse_memory_change
 from memory.services import memory_change_apply
 
-from .domain.errors import DomainError
 from .domain.inputs import is_ascii_number
 from .models import Campaign
 from .services import (

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from approvals import policies
+from governance import policies
 
 from .domain.briefs import (
     CHANNELS,

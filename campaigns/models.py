@@ -16,7 +16,7 @@ PHASE_CHOICES = [(p.value, p.label) for p in Phase]
 
 class Brand(models.Model):
     """A brand agents market for. Who may see it is a per-brand object permission
-    (``campaigns.view_brand``, granted with django-guardian); ``approvals.policies``
+    (``campaigns.view_brand``, granted with django-guardian); ``governance.policies``
     is the one place that asks."""
 
     name = models.CharField(max_length=120, unique=True)

@@ -11,8 +11,9 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from approvals import policies
-from approvals.models import ApprovalRequest, ApprovalStatus, AuditEvent
+from approvals.models import ApprovalRequest, ApprovalStatus
+from governance import policies
+from governance.models import AuditEvent
 
 from .domain.performance import (
     AnomalyMarker,

@@ -13,13 +13,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from approvals import policies
-from approvals.domain.audit import Actor
-from approvals.services import audit_record
-from controltower.realtime import campaign_changed_on_commit
+from governance import events, policies
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted, TransitionNotAllowed
+from governance.services import audit_record
 
 from .domain.briefs import BriefSpec, validate_brief
-from .domain.errors import DomainError, NotPermitted, TransitionNotAllowed
 from .domain.phases import (
     Phase,
     agent_needs_authorization,
@@ -260,7 +259,7 @@ def campaign_transition_phase(
             from monitoring.services import escalations_resolve_for_phase
 
             escalations_resolve_for_phase(campaign=campaign, actor=actor, note=reason.strip())
-        campaign_changed_on_commit(campaign.pk)
+        events.announce_on_commit(events.campaign_changed, campaign_id=campaign.pk)
     return campaign
 
 
@@ -273,7 +272,7 @@ def campaign_escalation_state_set(*, campaign_id: int, state: str) -> None:
         .update(escalation_state=state, updated_at=timezone.now())
     )
     if changed:
-        campaign_changed_on_commit(campaign_id)
+        events.announce_on_commit(events.campaign_changed, campaign_id=campaign_id)
 
 
 def campaign_record_spend(*, campaign_id: int, amount: Decimal, actor: Actor) -> Campaign:
@@ -312,7 +311,7 @@ def campaign_record_spend(*, campaign_id: int, amount: Decimal, actor: Actor) ->
                     "spent_today": str(today.amount),
                 },
             )
-            campaign_changed_on_commit(campaign.pk)
+            events.announce_on_commit(events.campaign_changed, campaign_id=campaign.pk)
     except IntegrityError as exc:  # the database constraint is the last line of defence
         raise DomainError("That spend would exceed the campaign budget.") from exc
     return campaign
@@ -412,7 +411,7 @@ def anomaly_flag_raise(
             campaign_id=campaign.pk,
             data={"kind": kind, "state": state, "response": response, "explanation": explanation},
         )
-        campaign_changed_on_commit(campaign.pk)
+        events.announce_on_commit(events.campaign_changed, campaign_id=campaign.pk)
     return flag
 
 
@@ -443,7 +442,7 @@ def anomaly_flag_responded(
                 **({"silence": silence_note} if silence_note else {}),
             },
         )
-        campaign_changed_on_commit(flag.campaign_id)
+        events.announce_on_commit(events.campaign_changed, campaign_id=flag.campaign_id)
     return flag
 
 
@@ -466,7 +465,7 @@ def anomaly_flag_resolve(*, flag_id: int, actor: Actor, note: str = "") -> Anoma
             campaign_id=flag.campaign_id,
             data={"kind": flag.kind, "note": note},
         )
-        campaign_changed_on_commit(flag.campaign_id)
+        events.announce_on_commit(events.campaign_changed, campaign_id=flag.campaign_id)
     return flag
 
 
@@ -519,7 +518,7 @@ def sla_evaluation_record(
             data={"sla": sla, "status": status, "measured": measured, "target": target},
         )
         if changed:
-            campaign_changed_on_commit(campaign.pk)
+            events.announce_on_commit(events.campaign_changed, campaign_id=campaign.pk)
     return evaluation
 
 
@@ -547,7 +546,7 @@ def campaign_change_budget(
             campaign_id=campaign.pk,
             data={"from": str(before), "to": str(new_total), "reason": reason},
         )
-        campaign_changed_on_commit(campaign.pk)
+        events.announce_on_commit(events.campaign_changed, campaign_id=campaign.pk)
     return campaign
 
 
@@ -584,7 +583,7 @@ def content_approve_for_publishing(
             campaign_id=campaign.pk,
             data={"channel": channel, "content_hash": digest, "claims": claims},
         )
-        campaign_changed_on_commit(campaign.pk)
+        events.announce_on_commit(events.campaign_changed, campaign_id=campaign.pk)
         from agents.services import distribution_request
 
         distribution_request(campaign=campaign)
@@ -630,7 +629,7 @@ def content_mark_published(
                 "content_hash": variant.content_hash,
             },
         )
-        campaign_changed_on_commit(variant.campaign_id)
+        events.announce_on_commit(events.campaign_changed, campaign_id=variant.campaign_id)
     return variant
 
 
@@ -673,7 +672,7 @@ def hold_open(
         if hold is not None:
             hold.reason, hold.ways_out = reason[:600], list(ways_out)
             hold.save(update_fields=["reason", "ways_out"])
-            campaign_changed_on_commit(campaign.pk)
+            events.announce_on_commit(events.campaign_changed, campaign_id=campaign.pk)
             return hold
         hold = CampaignHold.objects.create(
             campaign=campaign,
@@ -702,7 +701,7 @@ def hold_open(
             body=hold.reason + ("\n\nWays out:\n- " + "\n- ".join(ways_out) if ways_out else ""),
             url=reverse("campaigns:detail", args=[campaign.pk]) + f"#hold-{hold.pk}",
         )
-        campaign_changed_on_commit(campaign.pk)
+        events.announce_on_commit(events.campaign_changed, campaign_id=campaign.pk)
     return hold
 
 
@@ -754,4 +753,4 @@ def _resolve(hold: CampaignHold, *, actor: Actor, resolution: str) -> None:
         campaign_id=hold.campaign_id,
         data={"kind": hold.kind, "channel": hold.channel, "resolution": hold.resolution},
     )
-    campaign_changed_on_commit(hold.campaign_id)
+    events.announce_on_commit(events.campaign_changed, campaign_id=hold.campaign_id)

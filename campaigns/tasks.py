@@ -5,9 +5,9 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from approvals.domain.audit import Actor
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError
 
-from .domain.errors import DomainError
 from .services import campaign_transition_phase
 
 logger = logging.getLogger(__name__)

@@ -11,13 +11,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from agents.selectors import campaign_agent_work, campaign_experiments
-from approvals import policies
-from approvals.domain.audit import Actor
 from controltower import charts
 from controltower.selectors import campaign_status
+from governance import policies
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
 
 from . import selectors, services
-from .domain.errors import DomainError, NotPermitted
 from .domain.metrics import METRICS, Metric
 from .domain.phases import Phase, allowed_targets, needs_reason
 from .forms import BriefForm, TransitionForm

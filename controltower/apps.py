@@ -6,4 +6,4 @@ class ControltowerConfig(AppConfig):
     verbose_name = "Control tower"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the receivers)
+        from . import subscribers  # noqa: F401  (connects the receivers)

@@ -10,7 +10,7 @@ import asyncio
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from approvals import policies
+from governance import policies
 
 from .fanout import hub
 from .realtime import brand_group, campaign_group, queue_group, user_group
@@ -162,7 +162,7 @@ def _visible_campaign(user, query_string: bytes) -> int | None:
 def _moved_since(query_string: bytes) -> bool:
     from urllib.parse import parse_qs
 
-    from approvals.models import AuditChainHead
+    from governance.models import AuditChainHead
 
     values = parse_qs(query_string.decode("latin-1")).get("since", [])
     if not values:

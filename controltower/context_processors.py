@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
-from approvals import policies
+from governance import policies
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         key=len,
         default="",
     )
-    from approvals.models import AuditChainHead
+    from governance.models import AuditChainHead
     from monitoring.selectors import unread_count
 
     # Where the audit chain stood when this page was rendered: the live socket asks for a

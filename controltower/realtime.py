@@ -1,9 +1,10 @@
 """Live updates for the tower: group names and broadcasting after commit.
 
 Lifecycle of an update:
-1. A service changes a campaign and calls :func:`campaign_changed_on_commit` inside its
-   transaction. Nothing happens if the transaction rolls back.
-2. After commit, :func:`_campaign_committed` coalesces bursts: the first change of a
+1. A service changes a campaign and announces ``governance.events.campaign_changed``
+   after commit (nothing if the transaction rolls back); ``controltower.subscribers``
+   hands it to :func:`campaign_committed`.
+2. :func:`campaign_committed` coalesces bursts: the first change of a
    campaign in a window is pushed at once (leading edge); later changes in the window
    schedule one trailing push (a Celery task), which renders whatever is current then.
 3. :func:`push_campaign` renders the row and the brand's summary counts ONCE and sends
@@ -17,13 +18,11 @@ import asyncio
 import logging
 import threading
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import transaction
 from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
@@ -38,11 +37,6 @@ def brand_group(brand_id: int) -> str:
     return f"tower.brand.{brand_id}"
 
 
-def campaign_changed_on_commit(campaign_id: int) -> None:
-    """Announce that a campaign changed, once the current transaction commits."""
-    transaction.on_commit(partial(_campaign_committed, campaign_id))
-
-
 def _redis() -> redis.Redis:
     global _redis_client
     if _redis_client is None:
@@ -50,7 +44,7 @@ def _redis() -> redis.Redis:
     return _redis_client
 
 
-def _campaign_committed(campaign_id: int) -> None:
+def campaign_committed(campaign_id: int) -> None:
     window_ms = settings.CONTROLTOWER_TOWER_COALESCE_MS
     prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
     try:
@@ -131,28 +125,14 @@ def queue_group(brand_id: int, role: str) -> str:
     return f"queue.brand.{brand_id}.{role.lower().replace(' ', '_')}"
 
 
-def approval_changed_on_commit(
-    approval_id: int, *, created: bool = False, escalated: bool = False
-) -> None:
-    """Announce a new, changed or escalated approval request to its queues, after
-    commit. Not coalesced: each is a person's work item, and they arrive one at a time."""
-    transaction.on_commit(partial(_approval_committed, approval_id, created, escalated))
-
-
-def _approval_committed(approval_id: int, created: bool, escalated: bool) -> None:
+def approval_committed(approval_id: int, created: bool, escalated: bool) -> None:
     try:
         push_approval(approval_id, created=created, escalated=escalated)
     except (redis.RedisError, OSError) as exc:
         logger.warning("Could not announce approval request %s: %s", approval_id, exc)
 
 
-def approval_moved_on_commit(approval_id: int, *, from_role: str) -> None:
-    """Announce, after commit, that a request left ``from_role``'s queue for another
-    (its claims were approved): gone from the old queue's pages, new in the new one's."""
-    transaction.on_commit(partial(_approval_moved, approval_id, from_role))
-
-
-def _approval_moved(approval_id: int, from_role: str) -> None:
+def approval_moved(approval_id: int, from_role: str) -> None:
     from approvals.models import ApprovalRequest
     from approvals.selectors import queue_group_count
 
@@ -206,19 +186,13 @@ def campaign_group(campaign_id: int) -> str:
     return f"campaign.{campaign_id}"
 
 
-def agent_work_changed_on_commit(campaign_id: int) -> None:
-    """Announce that a campaign's plan or agent work changed, once the current
-    transaction commits. Not coalesced: runs change a handful of times each."""
-    transaction.on_commit(partial(_agent_work_committed, campaign_id))
-
-
-def _agent_work_committed(campaign_id: int) -> None:
+def agent_work_committed(campaign_id: int) -> None:
     try:
         push_agent_work(campaign_id)
     except (redis.RedisError, OSError) as exc:
         logger.warning("Could not announce the agent work of campaign %s: %s", campaign_id, exc)
     # What the agents do is the campaign's next action: its row and page header follow.
-    _campaign_committed(campaign_id)
+    campaign_committed(campaign_id)
 
 
 def push_agent_work(campaign_id: int) -> None:
@@ -243,13 +217,8 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def notifications_changed_on_commit(user_ids: list[int]) -> None:
-    """Announce new or read notifications to their people, after commit."""
-    if user_ids:
-        transaction.on_commit(partial(_notifications_committed, sorted(set(user_ids))))
-
-
-def _notifications_committed(user_ids: list[int]) -> None:
+def notifications_committed(user_ids: Iterable[int]) -> None:
+    user_ids = sorted(set(user_ids))
     try:
         for user_id in user_ids:
             push_notifications(user_id)
@@ -268,16 +237,11 @@ def push_notifications(user_id: int) -> None:
     publish(user_group(user_id), {"type": "notifications.update", "html": html})
 
 
-def access_changed_on_commit(user_ids: Iterable[int]) -> None:
-    """After commit, tell these people's open sockets to re-check what they may see (an
-    assignment or role changed, they logged out, they were deactivated): a socket keeps
-    only the groups still allowed, or closes (``controltower.consumers``)."""
-    ids = sorted(set(user_ids))
-    if ids:
-        transaction.on_commit(partial(_access_changed, ids))
-
-
-def _access_changed(user_ids: list[int]) -> None:
+def access_changed(user_ids: Iterable[int]) -> None:
+    """Tell these people's open sockets to re-check what they may see (an assignment or
+    role changed, they logged out, they were deactivated): a socket keeps only the
+    groups still allowed, or closes (``controltower.consumers``)."""
+    user_ids = sorted(set(user_ids))
     try:
         for user_id in user_ids:
             publish(user_group(user_id), {"type": "access.changed", "user_id": user_id})

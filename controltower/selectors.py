@@ -27,7 +27,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from approvals import policies
 from approvals.models import ApprovalRequest, ApprovalStatus
 from campaigns.domain.briefs import CHANNELS
 from campaigns.domain.budget import Pacing, pace
@@ -46,6 +45,7 @@ from campaigns.models import (
     SlaStatus,
 )
 from campaigns.selectors import campaign_plan_end
+from governance import policies
 from monitoring.selectors import Delivery, delivery_so_far
 
 #: URL sort keys → database ordering. Anything else falls back to the default.

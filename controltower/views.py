@@ -8,9 +8,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
 
-from approvals import policies
 from campaigns.domain.phases import Phase
 from campaigns.selectors import brands_for_user
+from governance import policies
 
 from . import selectors
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 
-from approvals.domain.roles import Role
 from campaigns.demo import BRANDS, DEMO_LOGINS
 from campaigns.models import Brand
+from governance.domain.roles import Role
 
 from .models import ContactImport
 from .services import contacts_import

@@ -17,11 +17,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals import policies
-from approvals.domain.audit import Actor
-from approvals.services import audit_record
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.models import Brand
+from governance import policies
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.services import audit_record
 
 from .domain.contacts_csv import TEXT_FIELDS, ContactRow, ParseResult, parse_contacts, row_findings
 from .domain.scores import ContactScore, score_problems

@@ -19,9 +19,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from approvals import policies
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.models import Brand
+from governance import policies
+from governance.domain.errors import DomainError, NotPermitted
 
 from . import selectors, services
 from .domain.contacts_csv import MAX_FILE_BYTES, ParseResult, UploadUnreadable, decode_upload

@@ -16,9 +16,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 
-from approvals import policies
-from campaigns.domain.errors import DomainError
-from controltower.admin import ReadOnlyAdmin
+from governance import policies
+from governance.admin import ReadOnlyAdmin
+from governance.domain.errors import DomainError
 
 from .events import EVENT_TYPES
 from .models import WebhookDelivery, WebhookSubscription

@@ -1,6 +1,6 @@
 """CSV exports for people: campaigns, hourly telemetry roll-ups and the audit trail.
 
-Each export is a read scoped to what the user may see (``approvals.policies``), then a
+Each export is a read scoped to what the user may see (``governance.policies``), then a
 writer that turns plain rows into CSV lines as they are read, so a view can stream a
 table of any size (``StreamingHttpResponse``) in one chunk of memory::
 
@@ -10,7 +10,7 @@ table of any size (``StreamingHttpResponse``) in one chunk of memory::
       → csv_chunks(columns, rows)                 CSV text, ~64 kB at a time
 
 Cells a spreadsheet would read as a formula (= + - @ …) are neutralised with a leading
-``'`` by the audit export's own rule (``approvals.exports``), so every export opened in a
+``'`` by the audit export's own rule (``governance.exports``), so every export opened in a
 spreadsheet is safe. Times are UTC ISO 8601; money is a plain decimal.
 """
 
@@ -26,10 +26,10 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from approvals import exports as audit_exports
-from approvals import policies
 from campaigns.models import OPEN_FLAG_STATES, PerformanceSample
 from campaigns.selectors import campaigns_for_user
+from governance import exports as audit_exports
+from governance import policies
 
 #: Rows read per round trip (server-side cursor).
 CHUNK_ROWS = 2_000
@@ -186,7 +186,7 @@ class TelemetryFilter:
     def from_params(cls, params: Mapping[str, Any]) -> TelemetryFilter:
         """From query parameters: ``campaign`` (id), ``since`` and ``until`` (ISO 8601
         date or date-time; without an offset, UTC). Raises
-        :class:`approvals.exports.ExportFilterInvalid` naming every bad parameter. Whether
+        :class:`governance.exports.ExportFilterInvalid` naming every bad parameter. Whether
         the campaign is visible is the caller's question (a view answers 404)."""
         errors: dict[str, str] = {}
         values: dict[str, Any] = {}
@@ -258,7 +258,7 @@ def campaign_visible(user: Any, campaign_id: int) -> bool:
 
 
 def audit_rows_for_user(user: Any, audit_filter: audit_exports.AuditFilter) -> Iterator[Row]:
-    """The audit export's rows (``approvals.exports.rows``, its columns and its scoping)
+    """The audit export's rows (``governance.exports.rows``, its columns and its scoping)
     as tuples, read a chunk at a time. The hashes are re-checked on the way, as the
     command-line export does; the CSV is for reading (verify from a JSONL export)."""
     for row in audit_exports.export_rows(audit_filter, user=user):

@@ -13,8 +13,8 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from approvals import policies
-from approvals.exports import AuditFilter, ExportFilterInvalid
+from governance import policies
+from governance.exports import AuditFilter, ExportFilterInvalid
 
 from . import exports
 

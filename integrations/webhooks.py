@@ -35,10 +35,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from approvals import policies
-from approvals.domain.audit import Actor
-from approvals.services import audit_record
-from campaigns.domain.errors import DomainError, NotPermitted
+from governance import policies
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.services import audit_record
 
 from .domain.signing import delivery_headers
 from .events import EVENT_TYPES

@@ -17,10 +17,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from approvals.domain.audit import Actor
-from approvals.domain.roles import Role
-from approvals.services import brand_assign
 from campaigns.models import Brand, Campaign
+from governance.domain.audit import Actor
+from governance.domain.roles import Role
+from governance.services import brand_assign
 
 from . import services
 from .domain.claims import ClaimSpec

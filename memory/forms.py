@@ -8,8 +8,8 @@ from typing import Any
 
 from django import forms
 
-from approvals import policies
 from campaigns.forms import LinesField
+from governance import policies
 
 from .domain.claims import ClaimSpec
 from .domain.entries import KINDS

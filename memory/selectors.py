@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from agents.domain.compliance import BrandRules
 from agents.domain.written_rules import read_written_rules
-from approvals import policies
 from campaigns.domain.briefs import normalise_claim
+from governance import policies
 
 from .domain.claims import ClaimStatus, ExpiryState, expiry_state
 from .domain.entries import KINDS, evidence_summary

@@ -14,11 +14,11 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from approvals import policies
-from approvals.domain.audit import Actor
-from approvals.services import audit_record
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.models import Brand
+from governance import policies
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.services import audit_record
 
 from .domain.claims import (
     LIVE_STATUSES,

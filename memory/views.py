@@ -10,10 +10,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from approvals import policies
-from approvals.domain.audit import Actor
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.models import Brand
+from governance import policies
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
 
 from . import selectors, services
 from .domain.claims import LIVE_STATUSES, ClaimStatus

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 
-from controltower.admin import ReadOnlyAdmin
+from governance.admin import ReadOnlyAdmin
 
 from .models import (
     CircuitBreaker,

@@ -12,7 +12,6 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from approvals import policies
 from campaigns.domain.anomalies import (
     BacktestPoint,
     DetectorConfig,
@@ -23,6 +22,7 @@ from campaigns.domain.anomalies import (
 from campaigns.domain.metrics import METRICS, Direction, Metric, MetricSpec, format_value
 from campaigns.domain.performance import BandPoint
 from campaigns.models import OPEN_FLAG_STATES, AnomalyFlag, Campaign
+from governance import policies
 
 from .domain.escalation import TIER_LABELS, Reason, chain_from_json
 from .models import (

@@ -13,9 +13,9 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from approvals import policies
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.selectors import campaigns_for_user
+from governance import policies
+from governance.domain.errors import DomainError, NotPermitted
 
 from . import selectors, services
 from .domain.telemetry import MAX_ROWS, REQUIRED, csv_header

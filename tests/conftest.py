@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.db.backends.signals import connection_created
 
-from approvals.domain.roles import Role
+from governance.domain.roles import Role
 
 from .factories import BrandFactory, CampaignFactory, UserFactory
 

@@ -9,10 +9,10 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from approvals.domain.roles import Role
-from approvals.policies import ASSIGNMENT_PERMISSION
 from campaigns.domain.phases import Phase
 from campaigns.models import Brand, Brief, Campaign
+from governance.domain.roles import Role
+from governance.policies import ASSIGNMENT_PERMISSION
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -42,11 +42,11 @@ from django.db.models.functions import Mod
 from django.utils import timezone
 
 from agents.connectors import content_id_from_key
-from approvals.domain.audit import Actor
-from approvals.services import audit_record
 from campaigns.models import ContentStatus, ContentVariant
 from crm.models import CampaignEmailSend, Contact, Subscription
 from crm.services import contact_unsubscribe_url
+from governance.domain.audit import Actor
+from governance.services import audit_record
 
 logger = logging.getLogger(__name__)
 

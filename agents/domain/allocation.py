@@ -41,7 +41,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from campaigns.domain.errors import DomainError
+from governance.domain.errors import DomainError
 
 #: A uniform Beta(1, 1) prior: it assumes nothing about the rate, and a few hundred
 #: impressions outweigh it, so it neither favours nor penalises an arm for long.

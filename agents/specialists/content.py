@@ -15,10 +15,11 @@ from agents.domain.copy_check import InternalNotes, internal_leaks
 from agents.domain.handoffs import DraftsV1, ResearchV1
 from agents.models import AgentRun
 from agents.providers.offline import compose_drafts
-from approvals.domain.audit import Actor
-from approvals.services import action_propose, audit_record
+from approvals.services import action_propose
 from campaigns.domain.briefs import CHANNELS
 from campaigns.models import CampaignHold, HoldKind
+from governance.domain.audit import Actor
+from governance.services import audit_record
 
 from . import Assignment, Specialist
 from .facts import as_data, brief_facts, plan_steps

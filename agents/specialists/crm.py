@@ -13,7 +13,7 @@ from agents.domain.handoffs import CrmV1
 from agents.domain.leads import LeadFacts
 from agents.models import AgentRun
 from agents.providers.offline import compose_crm
-from approvals.domain.audit import Actor
+from governance.domain.audit import Actor
 
 from . import Assignment, Specialist
 from .facts import as_data

@@ -10,10 +10,10 @@ from agents import services
 from agents.connectors import connector_for, content_key
 from agents.domain.handoffs import DistributionV1, Placement
 from agents.models import AgentRun
-from approvals.domain.audit import Actor
 from campaigns.domain.phases import Phase
 from campaigns.models import ContentStatus, ContentVariant
 from campaigns.services import content_mark_published, content_matches_hash
+from governance.domain.audit import Actor
 
 from . import Specialist
 

@@ -98,9 +98,10 @@ def _top(contacts, field: str, n: int = 3) -> tuple[tuple[str, int], ...]:
 
 
 def delivery_facts(campaign: Campaign) -> DeliveryFacts:
-    from approvals.models import ApprovalRequest, ApprovalStatus, AuditEvent
+    from approvals.models import ApprovalRequest, ApprovalStatus
     from campaigns.domain.phases import Phase
     from campaigns.models import AnomalyFlag, ContentStatus, ContentVariant
+    from governance.models import AuditEvent
 
     totals = campaign.performance_samples.aggregate(
         impressions=Sum("impressions"),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .audit import canonical
+from governance.domain.audit import canonical
 
 
 def content_hash(payload: Mapping[str, Any]) -> str:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from governance.domain.roles import Role
+
 from .policy import ActionType, Outcome, Policy, ProposedAction, evaluate
-from .roles import Role
 
 
 def facts_to_json(proposed: ProposedAction) -> dict[str, Any]:

@@ -8,7 +8,7 @@ why; the gate in ``approvals.services`` records every one of them.
 
 Order of evaluation (first match wins, so the strictest reason is the one reported):
 1. hard caps (campaign budget, daily spend) — refused for everyone, people included;
-2. a person acting is allowed (what people may do is ``approvals.policies``' business);
+2. a person acting is allowed (what people may do is ``governance.policies``' business);
 3. forbidden — refused;
 4. claims not in the brand's approved list, or sensitive categories — legal approval;
 5. recommend only — a person must adopt it;
@@ -25,8 +25,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from campaigns.domain.briefs import normalise_claim
-
-from .roles import Role
+from governance.domain.roles import Role
 
 
 class ActionType(StrEnum):

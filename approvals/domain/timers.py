@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from governance.domain.roles import Role
+
 from .policy import ActionType
-from .roles import Role
 
 
 class SafeDefault(StrEnum):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from .errors import ReasonRequired, TransitionNotAllowed
+from governance.domain.errors import ReasonRequired, TransitionNotAllowed
 
 
 class Phase(StrEnum):

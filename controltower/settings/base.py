@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "template_partials",
     "guardian",
     "axes",
+    "governance",
     "controltower",
     "campaigns",
     "approvals",
@@ -462,7 +463,7 @@ CONTROLTOWER_AGENT_QUEUE_GRACE_SECONDS = env.int(
 CONTROLTOWER_AGENT_MAX_INTERRUPTIONS = env.int("CONTROLTOWER_AGENT_MAX_INTERRUPTIONS", default=3)
 # A run is tried at most this many times (model unreachable, a bug on its input, a
 # database blip); then it is failed and its campaign escalated with the last error.
-# Audit checkpoints (approvals.services.audit_checkpoint_write, beat hourly): the chain
+# Audit checkpoints (governance.services.audit_checkpoint_write, beat hourly): the chain
 # head signed and kept outside the database; mailed too when an address is set.
 CONTROLTOWER_AUDIT_CHECKPOINT_DIR = env.str(
     "CONTROLTOWER_AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")

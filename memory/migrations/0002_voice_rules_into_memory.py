@@ -22,7 +22,7 @@ def _same(a, b):
 
 
 def copy_voice_rules(apps, schema_editor):
-    from approvals.domain.audit import event_hash
+    from governance.domain.audit import event_hash
 
     Brand = apps.get_model("campaigns", "Brand")
     MemoryEntry = apps.get_model("memory", "MemoryEntry")

@@ -38,7 +38,6 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
 from campaigns.domain.anomalies import (
     AUDIENCE_FATIGUE,
     BROKEN_LINK,
@@ -59,6 +58,7 @@ from campaigns.domain.anomalies import (
 from campaigns.domain.metrics import Bucket, Metric
 from campaigns.domain.phases import Phase
 from campaigns.models import AnomalyFlag, Campaign, FlagState, PerformanceSample
+from governance.domain.audit import Actor
 
 from ..domain.telemetry import TelemetryRow
 from ..models import BreakerState, CircuitBreaker, DetectorState, MonitoringSettings, Silence

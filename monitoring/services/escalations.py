@@ -22,12 +22,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals import policies
-from approvals.domain.audit import Actor
-from approvals.services import audit_record
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.domain.phases import LIVE_PHASES, Phase
 from campaigns.models import Campaign, EscalationState
+from governance import policies
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.services import audit_record
 
 from ..domain.escalation import (
     DEFAULT_CHAIN,

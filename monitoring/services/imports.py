@@ -24,11 +24,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from approvals import policies
-from approvals.domain.audit import Actor
-from approvals.services import audit_record
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.models import Brand, Campaign
+from governance import policies
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.services import audit_record
 
 from ..domain.telemetry import ParseResult, RowError, TelemetryRow, read_csv
 from ..models import TelemetryEvent, TelemetryImport, TelemetryImportStatus, TelemetrySource

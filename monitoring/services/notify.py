@@ -22,6 +22,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from governance import events
+
 from ..models import (
     DeliveryChannel,
     DeliveryStatus,
@@ -208,6 +210,4 @@ def _send_later(ids: list[int]) -> None:
 
 
 def _announce(user_ids: list[int]) -> None:
-    from controltower.realtime import notifications_changed_on_commit
-
-    notifications_changed_on_commit(user_ids)
+    events.announce_on_commit(events.notifications_changed, user_ids=user_ids)

@@ -17,13 +17,13 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals import policies
-from approvals.domain.audit import Actor
-from approvals.services import action_propose, audit_record
+from approvals.services import action_propose
 from campaigns.domain.briefs import CHANNELS
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.models import AnomalyFlag, AnomalyKind, Campaign
-from controltower.realtime import campaign_changed_on_commit
+from governance import events, policies
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.services import audit_record
 
 from ..domain.escalation import Source, Trigger
 from ..models import BreakerState, CircuitBreaker, Silence
@@ -197,7 +197,7 @@ def breaker_open(
                 "authorization": authorization,
             },
         )
-        campaign_changed_on_commit(campaign.pk)
+        events.announce_on_commit(events.campaign_changed, campaign_id=campaign.pk)
     return breaker
 
 
@@ -238,7 +238,7 @@ def breaker_close(*, breaker_id: int, user: Any, justification: str) -> CircuitB
                 "justification": text,
             },
         )
-        campaign_changed_on_commit(breaker.campaign_id)
+        events.announce_on_commit(events.campaign_changed, campaign_id=breaker.campaign_id)
     return breaker
 
 

@@ -36,13 +36,13 @@ from agents.connectors.market import (
     next_buckets,
 )
 from agents.experiments import variant_label
-from approvals.domain.audit import Actor
-from approvals.services import audit_record
 from campaigns.domain.briefs import CHANNELS
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.domain.phases import Phase
 from campaigns.models import Campaign, ContentStatus, ContentVariant
 from campaigns.services import campaign_record_spend, spent_today
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.services import audit_record
 
 from ..models import BreakerState, CircuitBreaker, SandboxCursor, SandboxFault, TelemetrySource
 from .telemetry import telemetry_ingest
@@ -191,7 +191,7 @@ def fault_inject(
     starts_at: datetime | None = None,
 ) -> SandboxFault:
     """Make the sandbox market misbehave on a campaign (an admin's, or ``inject_fault``)."""
-    from approvals import policies
+    from governance import policies
 
     if user is not None and not policies.can_configure_monitoring(user):
         raise NotPermitted("Only admins inject faults into the sandbox market.")

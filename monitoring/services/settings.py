@@ -7,11 +7,11 @@ from typing import Any
 
 from django.db import transaction
 
-from approvals import policies
-from approvals.domain.audit import Actor
-from approvals.services import audit_record
 from campaigns.domain.anomalies import responses_for
-from campaigns.domain.errors import DomainError, NotPermitted
+from governance import policies
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.services import audit_record
 
 from ..domain.escalation import validate_chain
 from ..models import MonitoringSettings

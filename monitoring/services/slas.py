@@ -33,14 +33,15 @@ from django.db.models import Min
 from django.utils import timezone
 
 from agents.models import AgentRun, Handoff, HandoffStatus, RunStatus
-from approvals.domain.audit import Actor
-from approvals.models import ApprovalRequest, ApprovalStatus, AuditEvent, PolicyDecisionRecord
+from approvals.models import ApprovalRequest, ApprovalStatus, PolicyDecisionRecord
 from campaigns.domain.briefs import CHANNELS
 from campaigns.domain.budget import PaceStatus, pace
-from campaigns.domain.errors import DomainError
 from campaigns.domain.phases import Phase
 from campaigns.models import AnomalyFlag, Campaign, CampaignHold, SlaEvaluation
 from campaigns.selectors import campaign_plan_end
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError
+from governance.models import AuditEvent
 
 from ..domain.escalation import Source, Trigger
 from ..domain.slas import (

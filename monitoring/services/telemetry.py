@@ -29,8 +29,9 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns.domain.errors import DomainError
 from campaigns.models import Campaign, PerformanceSample
+from governance import events
+from governance.domain.errors import DomainError
 
 from ..domain.telemetry import COUNT_FIELDS, ParseResult, RowError, TelemetryRow, parse_rows
 from ..models import TelemetryEvent, TelemetrySource
@@ -204,9 +205,7 @@ def _mark_delivery_started(rows: list[TelemetryRow]) -> None:
         Campaign.objects.filter(pk=campaign_id, delivery_started_at__isnull=True).update(
             delivery_started_at=started
         )
-        from controltower.realtime import campaign_changed_on_commit
-
-        campaign_changed_on_commit(campaign_id)
+        events.announce_on_commit(events.campaign_changed, campaign_id=campaign_id)
 
 
 # --- Roll-up -----------------------------------------------------------------------------

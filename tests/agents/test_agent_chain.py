@@ -11,12 +11,13 @@ from django.utils import timezone
 from agents.models import AgentRun, Handoff
 from agents.services import agent_work_ask
 from agents.specialists import run_specialist
-from approvals.domain.audit import Actor
-from approvals.models import ApprovalRequest, AuditEvent, PolicyDecisionRecord
+from approvals.models import ApprovalRequest, PolicyDecisionRecord
 from approvals.services import approval_decide
 from campaigns.domain.briefs import BriefSpec
 from campaigns.models import Campaign, ContentVariant
 from campaigns.services import brief_create, campaign_transition_phase
+from governance.domain.audit import Actor
+from governance.models import AuditEvent
 from tests.stack import celery_worker
 
 from .chain import drain

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from agents.models import AgentRun
 from agents.selectors import AGENTS, agent_records
-from approvals.domain.audit import Actor
 from approvals.models import ApprovalRequest, PolicyDecisionRecord
-from approvals.services import audit_record
 from campaigns.models import PerformanceSample
 from crm.models import Contact
+from governance.domain.audit import Actor
+from governance.services import audit_record
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

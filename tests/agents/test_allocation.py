@@ -23,7 +23,7 @@ from agents.domain.allocation import (
     winner,
 )
 from agents.domain.market_sim import allocator, drifted, equal_split, simulate
-from campaigns.domain.errors import DomainError
+from governance.domain.errors import DomainError
 
 
 def _rng(seed=7):

@@ -10,10 +10,10 @@ from pydantic import BaseModel, ValidationError
 from agents import services
 from agents.models import AgentRun
 from agents.specialists import SPECIALISTS, run_specialist
-from approvals.domain.audit import Actor
-from approvals.models import AuditEvent
 from campaigns.models import Campaign
 from campaigns.services import campaign_transition_phase
+from governance.domain.audit import Actor
+from governance.models import AuditEvent
 from monitoring.models import Escalation
 
 from .test_agent_chain import submit

@@ -8,8 +8,9 @@ from django.core.management import call_command
 
 from agents.domain.copy_check import InternalNotes, internal_leaks
 from agents.models import Handoff
-from approvals.domain.audit import Actor
-from approvals.models import ApprovalRequest, AuditEvent
+from approvals.models import ApprovalRequest
+from governance.domain.audit import Actor
+from governance.models import AuditEvent
 from memory.selectors import brand_rules
 from memory.services import memory_entry_create
 

@@ -9,12 +9,9 @@ from django.urls import reverse
 
 from agents.demo import LEFT_FOR_THE_WORKER, SENT_BACK, STILL_IN_REVIEW
 from agents.models import AgentRun, Handoff, HandoffStatus, RunStatus
-from approvals.models import (
-    ApprovalRequest,
-    ApprovalStatus,
-    AuditEvent,
-)
+from approvals.models import ApprovalRequest, ApprovalStatus
 from campaigns.models import Campaign, ContentStatus, ContentVariant
+from governance.models import AuditEvent
 from tests.agents.chain import drain
 
 pytestmark = pytest.mark.django_db

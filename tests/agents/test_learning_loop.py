@@ -20,10 +20,11 @@ from approvals.domain.policy import (
     policy_to_json,
     with_rule,
 )
-from approvals.models import ApprovalRequest, AuditEvent, DelegationPolicy, PolicyDecisionRecord
+from approvals.models import ApprovalRequest, DelegationPolicy, PolicyDecisionRecord
 from approvals.services import approval_decide
 from campaigns.domain.phases import Phase
 from campaigns.models import ContentVariant
+from governance.models import AuditEvent
 from memory.models import MemoryEntry
 from monitoring.services import telemetry_ingest
 from tests.factories import CampaignFactory
@@ -189,8 +190,8 @@ def test_a_lesson_waits_for_review_when_the_brand_says_so(live):
 
 
 def test_reviewers_reasons_become_failure_modes_and_prohibited_phrases(live, manager):
-    from approvals.domain.audit import Actor
     from approvals.services import action_propose
+    from governance.domain.audit import Actor
 
     set_rule(live.brand, ActionType.UPDATE_BRAND_MEMORY, Rule(Mode.ACT_ALONE))
     for n in range(2):
@@ -237,8 +238,8 @@ def test_reviewers_reasons_become_failure_modes_and_prohibited_phrases(live, man
 
 
 def drafts_approved(campaign, reviewer, n):
-    from approvals.domain.audit import Actor
     from approvals.services import action_propose
+    from governance.domain.audit import Actor
 
     for i in range(n):
         draft = action_propose(
@@ -300,8 +301,8 @@ def test_an_incident_steps_an_agent_down_at_once(live, manager, brand_a):
     from approvals.services import active_policy
 
     set_rule(brand_a, ActionType.PUBLISH_CONTENT, Rule(Mode.ACT_ALONE))
-    from approvals.domain.audit import Actor
     from approvals.services import action_propose
+    from governance.domain.audit import Actor
 
     action_propose(
         campaign_id=live.pk,

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from agents.models import AgentRun
 from agents.services import agent_work_ask
-from approvals.models import AuditEvent
+from governance.models import AuditEvent
 
 from .chain import drain
 from .test_agent_chain import submit

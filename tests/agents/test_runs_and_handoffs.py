@@ -17,9 +17,9 @@ from agents.services import (
     hand_on,
     handoff_record,
 )
-from approvals.models import AuditEvent
-from campaigns.domain.errors import DomainError
 from campaigns.models import Campaign
+from governance.domain.errors import DomainError
+from governance.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from api.tokens import api_token_create
-from approvals.domain.audit import Actor
 from approvals.services import action_propose
+from governance.domain.audit import Actor
 
 
 class ApiClient:

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from agents.models import AgentRun
-from approvals.models import AuditEvent
 from campaigns.domain.briefs import CHANNELS
 from campaigns.models import Brief, Campaign
+from governance.models import AuditEvent
 
 from .helpers import api_as, brief_body, propose_launch
 

@@ -11,8 +11,8 @@ import subprocess
 
 import pytest
 
-from approvals.domain.roles import Role
 from campaigns.models import Campaign
+from governance.domain.roles import Role
 from tests.factories import BrandFactory, CampaignFactory, UserFactory
 from tests.stack import ROOT, asgi_server
 

@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 
 from agents.models import AgentRun
-from approvals.models import AuditEvent
 from campaigns.models import Brief, Campaign, PerformanceSample
+from governance.models import AuditEvent
 from memory.models import MemoryEntry
 from monitoring.models import TelemetryEvent
 from monitoring.services.tokens import ingestion_token_create

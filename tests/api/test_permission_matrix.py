@@ -10,11 +10,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from approvals.domain.audit import Actor
-from approvals.domain.roles import Role
 from approvals.models import ApprovalRequest
 from approvals.services import action_propose
 from campaigns.models import Brief, Campaign
+from governance.domain.audit import Actor
+from governance.domain.roles import Role
 from memory.models import MemoryEntry
 from tests.factories import BrandFactory, CampaignFactory, UserFactory
 

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import api_token_create, api_token_revoke
-from approvals.models import ApprovalRequest, AuditEvent
-from campaigns.domain.errors import NotPermitted
+from approvals.models import ApprovalRequest
 from campaigns.models import Brief
+from governance.domain.errors import NotPermitted
+from governance.models import AuditEvent
 
 from .helpers import ApiClient, brief_body, propose_launch, token_for
 

@@ -5,9 +5,9 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from approvals import policies
-from approvals.domain.roles import Role
-from approvals.models import AuditEvent
+from governance import policies
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -21,12 +21,13 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from approvals import links
-from approvals.domain.audit import Actor
 from approvals.domain.decisions import content_hash
-from approvals.domain.roles import Role
-from approvals.models import ApprovalLinkUse, ApprovalRequest, AuditEvent
-from approvals.policies import ASSIGNMENT_PERMISSION, approval_refusal, approval_reviewers
+from approvals.models import ApprovalLinkUse, ApprovalRequest
 from approvals.services import action_propose, review_delegate
+from governance.domain.audit import Actor
+from governance.domain.roles import Role
+from governance.models import AuditEvent
+from governance.policies import ASSIGNMENT_PERMISSION, approval_refusal, approval_reviewers
 from monitoring.models import MonitoringSettings, Notification, NotificationDelivery
 from tests.factories import PASSWORD, UserFactory
 

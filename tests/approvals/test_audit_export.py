@@ -17,19 +17,21 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from approvals import exports
-from approvals.domain.audit import Actor
 from approvals.domain.decisions import content_hash
-from approvals.exports import (
+from approvals.models import ApprovalRequest
+from approvals.services import action_propose, approval_decide
+from campaigns.services import campaign_transition_phase
+from governance import exports
+from governance.domain.audit import Actor
+from governance.exports import (
     COLUMNS,
     AuditFilter,
     ExportFilterInvalid,
     audit_events_for_export,
     write_csv,
 )
-from approvals.models import ApprovalRequest, AuditChainHead, AuditEvent
-from approvals.services import action_propose, approval_decide, audit_record, brand_assign
-from campaigns.services import campaign_transition_phase
+from governance.models import AuditChainHead, AuditEvent
+from governance.services import audit_record, brand_assign
 from tests.factories import UserFactory
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "AUDIT.md"

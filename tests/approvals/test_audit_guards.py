@@ -8,9 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from approvals.domain.audit import Actor
-from approvals.models import AuditChainHead, AuditEvent
-from approvals.services import audit_checkpoint_write, audit_record
+from governance.domain.audit import Actor
+from governance.models import AuditChainHead, AuditEvent
+from governance.services import audit_checkpoint_write, audit_record
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from approvals.domain.audit import GENESIS_HASH, Actor, event_hash, verify_chain
-from approvals.models import AppendOnlyError, AuditEvent
-from approvals.selectors import audit_chain_links
 from campaigns.services import campaign_transition_phase
+from governance.domain.audit import GENESIS_HASH, Actor, event_hash, verify_chain
+from governance.models import AppendOnlyError, AuditEvent
+from governance.selectors import audit_chain_links
 
 
 def test_verify_chain_detects_alteration_removal_and_reordering():
@@ -101,8 +101,8 @@ def test_audit_verify_reports_a_tampered_event(campaign_a, manager):
 def test_a_person_who_has_acted_cannot_be_deleted_only_deactivated(brand_a, legal_a):
     from django.db.models import ProtectedError
 
-    from approvals.domain.roles import Role
-    from approvals.services import brand_assign
+    from governance.domain.roles import Role
+    from governance.services import brand_assign
     from tests.factories import UserFactory
 
     admin = UserFactory(role=Role.ADMIN)  # appears nowhere but as the audit's actor

@@ -7,10 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
 from approvals.domain.decisions import claim_is_active
-from approvals.domain.roles import Role
-from approvals.models import ApprovalRequest, AuditEvent
+from approvals.models import ApprovalRequest
 from approvals.services import (
     AlreadyDecided,
     action_propose,
@@ -19,7 +17,10 @@ from approvals.services import (
     approval_reassign,
     review_delegate,
 )
-from campaigns.domain.errors import DomainError, NotPermitted, ReasonRequired
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted, ReasonRequired
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -130,8 +131,8 @@ def test_a_delegation_never_opens_a_brand_the_delegate_may_not_see(
 ):
     """An outside probe: a manager delegated to the legal reviewer of brand A, and brand
     B's items became visible and decidable by legal on the page (the API said 404)."""
-    from approvals.policies import approval_reviewers
     from approvals.selectors import queue_for_user
+    from governance.policies import approval_reviewers
 
     item_b = launch_item(campaign_b)
     item_a = launch_item(campaign_a)

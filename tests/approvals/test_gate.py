@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from approvals.domain.audit import Actor
 from approvals.domain.decisions import content_hash
 from approvals.domain.policy import (
     DEFAULT_POLICY,
@@ -17,16 +16,13 @@ from approvals.domain.policy import (
     policy_to_json,
     with_rule,
 )
-from approvals.domain.roles import Role
-from approvals.models import (
-    ApprovalRequest,
-    AuditEvent,
-    DelegationPolicy,
-    PolicyDecisionRecord,
-)
+from approvals.models import ApprovalRequest, DelegationPolicy, PolicyDecisionRecord
 from approvals.services import AlreadyDecided, action_propose, approval_decide
-from campaigns.domain.errors import DomainError, NotPermitted, ReasonRequired
 from campaigns.models import Campaign
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted, ReasonRequired
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 from tests.factories import UserFactory
 
 PLANNER = Actor.for_agent("planner")

@@ -4,11 +4,11 @@ those), a decision replaces the card, and an escalated item can be decided by it
 import pytest
 from channels.db import database_sync_to_async
 
-from approvals.domain.audit import Actor
-from approvals.domain.roles import Role
 from approvals.models import ApprovalRequest
 from approvals.services import action_propose, approval_decide
-from campaigns.domain.errors import NotPermitted
+from governance.domain.audit import Actor
+from governance.domain.errors import NotPermitted
+from governance.domain.roles import Role
 from tests.controltower.test_live_socket import QUIET, open_socket
 from tests.factories import UserFactory
 

@@ -17,8 +17,7 @@ from django.db import connection, transaction
 
 from agents.models import AgentRun, RunStatus
 from agents.services import RunHold, Usage, agent_run_claim, agent_run_complete, hand_on
-from approvals.domain.audit import Actor
-from approvals.services import action_propose, audit_record
+from approvals.services import action_propose
 from campaigns.models import Campaign
 from campaigns.services import (
     anomaly_flag_raise,
@@ -26,6 +25,8 @@ from campaigns.services import (
     campaign_transition_phase,
     sla_evaluation_record,
 )
+from governance.domain.audit import Actor
+from governance.services import audit_record
 from memory.services import memory_entry_create
 from monitoring.domain.escalation import Source, Trigger
 from monitoring.models import Escalation

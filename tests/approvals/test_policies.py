@@ -1,14 +1,14 @@
-"""The permission decisions (approvals.policies) as matrices, and brand visibility
+"""The permission decisions (governance.policies) as matrices, and brand visibility
 agreeing with django-guardian's own answer."""
 
 import pytest
 from django.contrib.auth.models import Group
 from guardian.shortcuts import assign_perm, get_objects_for_user
 
-from approvals import policies
-from approvals.domain.roles import Role
 from approvals.models import ApprovalRequest
 from campaigns.models import Brand
+from governance import policies
+from governance.domain.roles import Role
 from tests.factories import BrandFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

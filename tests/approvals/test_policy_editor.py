@@ -4,12 +4,13 @@ and in force only once a second admin approves it."""
 import pytest
 from django.urls import reverse
 
-from approvals.domain.audit import Actor
 from approvals.domain.policy import ActionType, Mode
-from approvals.domain.roles import Role
-from approvals.models import AuditEvent, DelegationPolicy
+from approvals.models import DelegationPolicy
 from approvals.services import AlreadyDecided, action_propose, policy_decide, policy_propose
-from campaigns.domain.errors import NotPermitted, ReasonRequired
+from governance.domain.audit import Actor
+from governance.domain.errors import NotPermitted, ReasonRequired
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

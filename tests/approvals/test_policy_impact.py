@@ -11,7 +11,7 @@ from approvals.domain.policy import (
     Rule,
     with_rule,
 )
-from approvals.domain.roles import Role
+from governance.domain.roles import Role
 
 
 def action(kind, **changes):

@@ -18,7 +18,7 @@ from approvals.domain.policy import (
     evaluate,
     with_rule,
 )
-from approvals.domain.roles import Role
+from governance.domain.roles import Role
 
 A, P, R, X = Outcome.ALLOW, Outcome.APPROVAL, Outcome.RECOMMEND, Outcome.REFUSE
 M, L = Role.MANAGER, Role.LEGAL

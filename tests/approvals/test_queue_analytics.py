@@ -24,10 +24,10 @@ from approvals.analytics import (
     rubber_stamp_check,
     time_held,
 )
-from approvals.domain.audit import Actor
-from approvals.domain.roles import Role
 from approvals.models import ApprovalRequest
-from approvals.services import audit_record
+from governance.domain.audit import Actor
+from governance.domain.roles import Role
+from governance.services import audit_record
 
 from ..factories import CampaignFactory
 

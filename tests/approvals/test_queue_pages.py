@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from approvals.domain.audit import Actor
 from approvals.models import ApprovalRequest
 from approvals.services import action_propose
 from campaigns.models import Campaign, ContentVariant
+from governance.domain.audit import Actor
 
 pytestmark = pytest.mark.django_db
 QUEUE = reverse("approvals:queue")

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
-from approvals.domain.audit import Actor
 from approvals.domain.policy import (
     DEFAULT_POLICY,
     ActionType,
@@ -18,7 +17,6 @@ from approvals.domain.policy import (
     policy_to_json,
     with_rule,
 )
-from approvals.domain.roles import Role
 from approvals.domain.timers import (
     FALLBACK_RULE,
     LEGAL_RULE,
@@ -29,7 +27,7 @@ from approvals.domain.timers import (
     timer_rule,
     timer_state,
 )
-from approvals.models import ApprovalRequest, AuditEvent, DelegationPolicy
+from approvals.models import ApprovalRequest, DelegationPolicy
 from approvals.services import (
     AlreadyDecided,
     SweepResult,
@@ -40,6 +38,9 @@ from approvals.services import (
 from campaigns.executors import EXECUTORS, Executor
 from campaigns.models import Campaign
 from campaigns.services import campaign_transition_phase
+from governance.domain.audit import Actor
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 
 H = timedelta(hours=1)
 MIN = timedelta(minutes=1)

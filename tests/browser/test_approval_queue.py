@@ -4,9 +4,9 @@ the item leave the queue without a reload."""
 import pytest
 from playwright.sync_api import expect
 
-from approvals.domain.audit import Actor
 from approvals.services import action_propose
 from campaigns.models import ContentVariant
+from governance.domain.audit import Actor
 from tests.browser.test_tower_live import log_in
 from tests.stack import asgi_server
 

@@ -14,10 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from api.models import ApiToken
-from approvals.domain.audit import Actor
 from approvals.links import NOT_YOURS, approval_link_token
-from approvals.models import ApprovalLinkUse, ApprovalStatus, AuditEvent
+from approvals.models import ApprovalLinkUse, ApprovalStatus
 from approvals.services import action_propose
+from governance.domain.audit import Actor
+from governance.models import AuditEvent
 from tests.browser.test_tower_live import PASSWORD, log_in
 from tests.stack import asgi_server
 

@@ -3,8 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
-from approvals.domain.audit import Actor
 from approvals.services import action_propose
+from governance.domain.audit import Actor
 from tests.browser.test_tower_live import log_in
 from tests.stack import asgi_server
 

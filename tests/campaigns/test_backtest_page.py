@@ -11,11 +11,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
 from campaigns import services
 from campaigns.domain.phases import Phase
 from campaigns.models import AnomalyKind, FlagResponse, FlagState, PerformanceSample
 from controltower.charts import EN_DASH
+from governance.domain.audit import Actor
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.models import AuditEvent
 from campaigns.models import Brief, Campaign
+from governance.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 URL = reverse("campaigns:brief_create")
@@ -103,7 +103,7 @@ def test_bad_input_is_refused_with_its_message_and_nothing_is_saved(
 
 
 def test_a_brand_the_manager_is_not_assigned_to_cannot_be_chosen(login, brand_a):
-    from approvals.domain.roles import Role
+    from governance.domain.roles import Role
     from tests.factories import BrandFactory, UserFactory
 
     other = BrandFactory()

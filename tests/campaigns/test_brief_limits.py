@@ -9,10 +9,10 @@ import pytest
 from django.urls import reverse
 
 from agents.models import AgentRun
-from approvals.models import AuditEvent
 from campaigns.domain.briefs import CHANNELS, LIMITS, BriefSpec, validate_brief
 from campaigns.forms import BriefForm
 from campaigns.models import Brief, Campaign
+from governance.models import AuditEvent
 
 from .test_brief_form import valid_post
 

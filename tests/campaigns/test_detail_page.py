@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
 from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import action_propose, approval_decide
 from campaigns import services
@@ -29,6 +28,7 @@ from campaigns.models import (
     SlaKind,
     SlaStatus,
 )
+from governance.domain.audit import Actor
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,11 +2,11 @@
 
 import pytest
 
-from approvals.domain.audit import Actor
-from approvals.models import AuditEvent
-from campaigns.domain.errors import DomainError
 from campaigns.models import AnomalyFlag, Campaign
 from campaigns.services import anomaly_flag_raise, anomaly_flag_resolve, sla_evaluation_record
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError
+from governance.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 AGENT = Actor.for_agent("performance")

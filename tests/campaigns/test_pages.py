@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from approvals.models import AuditEvent
 from campaigns.models import Campaign
+from governance.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_legal_reviewer_of_brand_a_gets_404_on_brand_b(login, legal_a, campaign_
 
 
 def test_unassigned_user_sees_nothing(login, campaign_a):
-    from approvals.domain.roles import Role
+    from governance.domain.roles import Role
     from tests.factories import UserFactory
 
     client = login(UserFactory(role=Role.MANAGER))

@@ -4,7 +4,6 @@ The expected table is written out here by hand, not derived from the code under 
 
 import pytest
 
-from campaigns.domain.errors import ReasonRequired, TransitionNotAllowed
 from campaigns.domain.phases import (
     Phase,
     allowed_targets,
@@ -12,6 +11,7 @@ from campaigns.domain.phases import (
     needs_reason,
     resume_phase_after,
 )
+from governance.domain.errors import ReasonRequired, TransitionNotAllowed
 
 D, B, E, M = Phase.DRAFT, Phase.BRIEFING, Phase.EXECUTION, Phase.MONITORING
 X, P, C, K = Phase.ESCALATED, Phase.PAUSED, Phase.COMPLETED, Phase.CANCELLED

@@ -3,9 +3,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from approvals.models import ApprovalRequest
-from approvals.policies import roles_of
 from campaigns.demo import DEMO_LOGINS
 from campaigns.models import Brief, Campaign
+from governance.policies import roles_of
 
 pytestmark = pytest.mark.django_db
 

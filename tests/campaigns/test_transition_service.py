@@ -6,12 +6,12 @@ import pytest
 from django.db import transaction
 from django.db.models import F
 
-from approvals.domain.audit import Actor
-from approvals.models import AuditEvent
-from campaigns.domain.errors import DomainError, NotPermitted, ReasonRequired, TransitionNotAllowed
 from campaigns.domain.phases import Phase
 from campaigns.models import Campaign, EscalationState
 from campaigns.services import campaign_record_spend, campaign_transition_phase
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted, ReasonRequired, TransitionNotAllowed
+from governance.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

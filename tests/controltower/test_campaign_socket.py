@@ -14,6 +14,7 @@ from django.utils import timezone
 from agents.models import AgentRun, Handoff
 from controltower import realtime
 from controltower.asgi import application
+from governance import events
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -70,7 +71,7 @@ def plan_for(campaign) -> None:
                 ],
             },
         )
-        realtime.agent_work_changed_on_commit(campaign.pk)
+        events.announce_on_commit(events.agent_work_changed, campaign_id=campaign.pk)
 
 
 async def drain(communicator) -> list[str]:
@@ -154,7 +155,7 @@ async def test_a_rolled_back_change_announces_nothing(manager, campaign_a):
 
     def announce_then_fail():
         with transaction.atomic():
-            realtime.agent_work_changed_on_commit(campaign_a.pk)
+            events.announce_on_commit(events.agent_work_changed, campaign_id=campaign_a.pk)
             raise RuntimeError("the run's work failed")
 
     with pytest.raises(RuntimeError):

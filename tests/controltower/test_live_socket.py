@@ -9,11 +9,11 @@ from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
 
-from approvals.domain.audit import Actor
-from approvals.models import AuditEvent
 from campaigns.models import Campaign
 from campaigns.services import campaign_transition_phase
 from controltower.asgi import application
+from governance.domain.audit import Actor
+from governance.models import AuditEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -59,7 +59,7 @@ async def test_a_socket_from_another_origin_is_refused(manager):
 
 
 async def test_a_user_with_no_brand_is_refused():
-    from approvals.domain.roles import Role
+    from governance.domain.roles import Role
     from tests.factories import UserFactory
 
     nobody = await database_sync_to_async(UserFactory)(role=Role.MANAGER)
@@ -142,7 +142,7 @@ async def test_many_sockets_each_receive_the_same_fragment_once(manager, legal_a
 
 
 async def test_a_page_older_than_the_latest_change_is_told_to_resync(manager, campaign_a):
-    from approvals.models import AuditChainHead
+    from governance.models import AuditChainHead
 
     await move(campaign_a, "execution")  # something happened
     head = await database_sync_to_async(lambda: AuditChainHead.objects.get(id=1).seq)()

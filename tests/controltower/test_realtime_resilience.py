@@ -2,9 +2,9 @@
 
 import pytest
 
-from approvals.domain.audit import Actor
 from campaigns.models import Campaign
 from campaigns.services import campaign_transition_phase
+from governance.domain.audit import Actor
 
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit must really run
 

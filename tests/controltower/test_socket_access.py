@@ -10,10 +10,10 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from approvals.domain.audit import Actor
-from approvals.services import brand_permissions_change
 from controltower import realtime
 from controltower.asgi import application
+from governance.domain.audit import Actor
+from governance.services import brand_permissions_change
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -4,9 +4,9 @@ service, with one injection attempt and people nothing may mail."""
 import pytest
 from django.core.management import call_command
 
-from approvals.models import AuditEvent
 from crm import selectors
 from crm.models import Contact, ContactImport
+from governance.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

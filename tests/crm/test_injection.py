@@ -8,16 +8,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from approvals.models import (
-    ApprovalRequest,
-    AuditEvent,
-    DelegationPolicy,
-    PolicyDecisionRecord,
-)
+from approvals.models import ApprovalRequest, DelegationPolicy, PolicyDecisionRecord
 from campaigns.domain.phases import Phase
 from campaigns.models import Campaign
 from crm import selectors
 from crm.models import Contact, ContactImport
+from governance.models import AuditEvent
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db

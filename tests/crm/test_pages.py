@@ -5,13 +5,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from approvals import policies
-from approvals.domain.audit import Actor
-from approvals.domain.roles import Role
-from approvals.models import AuditEvent
 from crm import services, views
 from crm.domain.scores import ContactScore
 from crm.models import Contact, ContactImport, ImportStatus
+from governance import policies
+from governance.domain.audit import Actor
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 from tests.factories import BrandFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

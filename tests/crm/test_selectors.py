@@ -5,10 +5,10 @@ import dataclasses
 
 import pytest
 
-from approvals.domain.audit import Actor
 from crm import selectors, services
 from crm.domain.scores import ContactScore
 from crm.models import Contact
+from governance.domain.audit import Actor
 
 pytestmark = pytest.mark.django_db
 

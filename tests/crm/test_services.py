@@ -6,13 +6,13 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError, transaction
 
-from approvals.domain.audit import Actor
-from approvals.domain.roles import Role
-from approvals.models import AuditEvent
-from campaigns.domain.errors import NotPermitted
 from crm import selectors, services
 from crm.domain.scores import ContactScore
 from crm.models import Contact, ContactImport, ImportStatus, Subscription
+from governance.domain.audit import Actor
+from governance.domain.errors import NotPermitted
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 from tests.factories import BrandFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

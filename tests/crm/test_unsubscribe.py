@@ -16,10 +16,10 @@ from django.urls import reverse
 
 from agents.connectors import content_key
 from agents.connectors.email import EmailConnector
-from approvals.models import AuditEvent
 from crm import services
 from crm.domain.privacy import masked_email
 from crm.models import Contact, Subscription
+from governance.models import AuditEvent
 from tests.factories import CampaignFactory
 from tests.integrations import test_email_and_exports as email_tests
 

@@ -10,8 +10,9 @@ import pytest
 import requests
 
 from agents.models import AgentRun, Handoff
-from approvals.domain.roles import Role
-from approvals.models import ApprovalRequest, AuditEvent
+from approvals.models import ApprovalRequest
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 from tests.api.helpers import brief_body, token_for
 from tests.factories import BrandFactory, UserFactory
 from tests.stack import RUN_POOL, asgi_server, celery_worker

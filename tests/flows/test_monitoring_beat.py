@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from approvals.domain.roles import Role
 from campaigns.models import Campaign, SlaEvaluation
+from governance.domain.roles import Role
 from monitoring.domain.escalation import Source, Trigger
 from monitoring.models import Escalation
 from monitoring.services import escalation_raise

@@ -29,11 +29,11 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
-from approvals.domain.roles import Role
 from approvals.models import ApprovalRequest
 from campaigns.models import AnomalyFlag, Brand, Campaign, CampaignHold, ContentVariant
 from campaigns.services import brand_save
+from governance.domain.audit import Actor
+from governance.domain.roles import Role
 from memory.domain.claims import ClaimSpec
 from memory.services import claim_propose, claim_review, memory_entry_create
 from monitoring.models import Escalation, SandboxCursor

@@ -48,8 +48,8 @@ async def test_a_burst_is_coalesced_and_ends_on_the_final_state(
     assert connected
     # 8 changes in quick succession, committed here; the worker runs the trailing push.
     path = ["execution", "monitoring", "execution", "monitoring"] * 2
-    from approvals.domain.audit import Actor
     from campaigns.services import campaign_transition_phase
+    from governance.domain.audit import Actor
 
     for phase in path:
         await database_sync_to_async(campaign_transition_phase)(

@@ -25,15 +25,15 @@ from agents.connectors import connector_for, content_key
 from agents.connectors.email import EmailConnector
 from agents.connectors.sandbox import SandboxMarket
 from agents.specialists.distribution import Distribution
-from approvals import exports as audit_exports
-from approvals.domain.audit import Actor
 from approvals.domain.decisions import content_hash
-from approvals.domain.roles import Role
-from approvals.models import AuditEvent
-from approvals.services import audit_record
-from campaigns.domain.errors import NotPermitted
 from campaigns.models import AnomalyFlag, ContentVariant, PerformanceSample
 from crm.models import CampaignEmailSend, Contact, Subscription
+from governance import exports as audit_exports
+from governance.domain.audit import Actor
+from governance.domain.errors import NotPermitted
+from governance.domain.roles import Role
+from governance.models import AuditEvent
+from governance.services import audit_record
 from integrations import exports, views
 from monitoring.models import NotificationDelivery, TelemetryEvent, TelemetryImport
 from monitoring.services import notification_delivery_send, notify_people
@@ -374,7 +374,7 @@ def test_the_audit_export_is_for_admins_and_matches_the_audit_writer(
     header, *rows = list(csv.reader(io.StringIO(body)))
     assert tuple(header) == audit_exports.COLUMNS
     assert {row[header.index("action")] for row in rows} == {"test.one"}
-    # Byte for byte what approvals.exports writes (the command-line export).
+    # Byte for byte what governance.exports writes (the command-line export).
     expected = io.StringIO()
     audit_exports.export_events(
         audit_exports.AuditFilter.from_params({"brand": "brand-a"}), fmt="csv", stream=expected

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from campaigns.domain.errors import DomainError
+from governance.domain.errors import DomainError
 from integrations import outbound
 from integrations.models import WebhookSubscription
 from integrations.webhooks import webhook_send_test, webhook_subscribe

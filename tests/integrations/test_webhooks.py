@@ -20,13 +20,13 @@ from celery.exceptions import Retry
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
-from approvals.domain.roles import Role
-from approvals.models import AuditEvent
 from approvals.services import action_propose
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.services import campaign_transition_phase
 from controltower.celery import app
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 from integrations.domain import signing
 from integrations.domain.signing import SignatureInvalid, sign, verify
 from integrations.models import WebhookDelivery, WebhookSubscription

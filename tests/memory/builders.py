@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from approvals.domain.audit import Actor
+from governance.domain.audit import Actor
 from memory.domain.claims import ClaimSpec
 from memory.services import claim_propose, claim_review, memory_entry_create
 

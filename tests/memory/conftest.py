@@ -1,6 +1,6 @@
 import pytest
 
-from approvals.domain.roles import Role
+from governance.domain.roles import Role
 from tests.factories import UserFactory
 
 

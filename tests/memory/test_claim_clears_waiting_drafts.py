@@ -4,9 +4,10 @@ because of it move to the marketing manager's queue, with the new decision recor
 import pytest
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
-from approvals.models import ApprovalRequest, AuditEvent
+from approvals.models import ApprovalRequest
 from approvals.services import action_propose
+from governance.domain.audit import Actor
+from governance.models import AuditEvent
 from memory.services import claim_review
 
 from .builders import propose

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from approvals.models import AuditEvent
 from controltower.celery import app
+from governance.models import AuditEvent
 from memory.models import Claim
 from memory.services import claim_expiry_notices_send, claim_retire
 from memory.tasks import send_claim_expiry_notices

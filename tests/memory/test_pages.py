@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
-from approvals.domain.roles import Role
-from approvals.models import AuditEvent
+from governance.domain.audit import Actor
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 from memory.models import Claim, MemoryEntry
 from memory.services import memory_entry_create
 from tests.factories import UserFactory

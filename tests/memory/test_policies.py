@@ -2,8 +2,8 @@
 
 import pytest
 
-from approvals import policies
-from approvals.domain.roles import Role
+from governance import policies
+from governance.domain.roles import Role
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

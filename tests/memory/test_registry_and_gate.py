@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
 from approvals.domain.policy import (
     DEFAULT_POLICY,
     ActionType,
@@ -15,11 +14,13 @@ from approvals.domain.policy import (
     policy_to_json,
     with_rule,
 )
-from approvals.domain.roles import Role
-from approvals.models import ApprovalRequest, AuditEvent, DelegationPolicy, PolicyDecisionRecord
+from approvals.models import ApprovalRequest, DelegationPolicy, PolicyDecisionRecord
 from approvals.services import AlreadyDecided, action_propose, approval_decide, approved_claims_for
-from campaigns.domain.errors import DomainError
 from campaigns.executors import PayloadInvalid
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 from memory.models import Claim, MemoryEntry
 from memory.selectors import (
     MemoryFact,

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from approvals.domain.audit import Actor
-from approvals.domain.roles import Role
-from approvals.models import AuditEvent
-from campaigns.domain.errors import DomainError, NotPermitted
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 from memory.models import Claim, MemoryEntry, MemoryVersion
 from memory.services import (
     ClaimInvalid,

@@ -6,7 +6,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
-from approvals.models import AuditEvent
+from governance.models import AuditEvent
 from memory.models import MemoryEntry
 from tests.factories import BrandFactory
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from agents.connectors.market import Fault
 from agents.models import AgentRun
-from approvals.models import AuditEvent
 from campaigns.models import AnomalyFlag, Brief, Campaign, FlagState
+from governance.models import AuditEvent
 from monitoring.models import CircuitBreaker, DetectorState, Escalation, Notification
 from monitoring.services import monitoring_close_buckets, silence_create
 

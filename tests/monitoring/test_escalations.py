@@ -11,12 +11,12 @@ import pytest
 from django.core import mail
 from django.test.utils import CaptureQueriesContext
 
-from approvals.domain.audit import Actor
-from approvals.domain.roles import Role
-from approvals.models import AuditEvent
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.models import Campaign
 from campaigns.services import campaign_transition_phase
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.domain.roles import Role
+from governance.models import AuditEvent
 from monitoring.domain.escalation import Source, Trigger
 from monitoring.models import (
     Escalation,

@@ -10,8 +10,8 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.models import AuditEvent
 from campaigns.models import PerformanceSample
+from governance.models import AuditEvent
 from monitoring.models import IngestionToken, TelemetryEvent
 from monitoring.services import TelemetryInvalid, telemetry_ingest
 from monitoring.services.tokens import ingestion_token_create, ingestion_token_revoke
@@ -193,7 +193,7 @@ def test_the_endpoint_explains_a_malformed_body(client, delivering, token, body)
 
 
 def test_only_admins_make_tokens_and_only_the_hash_is_kept(delivering, manager, admin_user):
-    from campaigns.domain.errors import NotPermitted
+    from governance.domain.errors import NotPermitted
 
     with pytest.raises(NotPermitted):
         ingestion_token_create(brand=delivering.brand, name="x", user=manager)

@@ -9,10 +9,10 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 from django.utils import timezone
 
-from approvals.domain.audit import Actor
-from approvals.models import AuditEvent
-from campaigns.domain.errors import DomainError, NotPermitted
 from campaigns.models import Campaign, ContentVariant, PerformanceSample
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError, NotPermitted
+from governance.models import AuditEvent
 from monitoring.models import CircuitBreaker, SandboxCursor, SandboxFault, TelemetryEvent
 from monitoring.services import breaker_close, breaker_open, silence_create
 from monitoring.services.sandbox import sandbox_deliver, sandbox_deliver_campaign

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from agents.services import agent_run_claim, agent_work_request
-from approvals.models import AuditEvent
 from campaigns.models import Campaign, SlaEvaluation
+from governance.models import AuditEvent
 from monitoring.models import Escalation, MonitoringSettings
 from monitoring.services.slas import campaign_sla_readings, slas_evaluate
 

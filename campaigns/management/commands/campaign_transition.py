@@ -1,10 +1,10 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from approvals.domain.audit import Actor
-from campaigns.domain.errors import DomainError
 from campaigns.models import Campaign
 from campaigns.services import campaign_transition_phase
+from governance.domain.audit import Actor
+from governance.domain.errors import DomainError
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.domain.errors import DomainError
+from governance.domain.errors import DomainError
 from monitoring.services.sandbox import FAULT_KINDS, fault_inject
 
 

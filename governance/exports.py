@@ -216,7 +216,7 @@ def _campaign_exists(campaign_id: int, user: Any) -> bool:
 
 def audit_events_for_export(audit_filter: AuditFilter, *, user: Any = None) -> QuerySet[AuditEvent]:
     """The events ``audit_filter`` selects, by seq. With ``user``, only those of brands
-    ``approvals.policies`` lets them see; events of no brand (system-wide ones) belong
+    ``governance.policies`` lets them see; events of no brand (system-wide ones) belong
     to nobody's assignment, so only admins get them. Without ``user`` (the command line,
     run by an operator with shell access), everything."""
     events = AuditEvent.objects.all()
@@ -342,7 +342,7 @@ def rows(events: Iterable[AuditEvent]) -> Iterator[Row]:
 
 
 def actor_type(actor_agent: str) -> str:
-    """user, agent or system — told apart the way ``approvals.domain.audit.Actor`` builds
+    """user, agent or system — told apart the way ``governance.domain.audit.Actor`` builds
     them. A user deleted since keeps "user": the label still says who it was."""
     if actor_agent.startswith("system:"):
         return "system"

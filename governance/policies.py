@@ -4,7 +4,7 @@ The ONLY module that asks django-guardian. Views, services, consumers and templa
 these functions; none of them inspect groups or object permissions themselves.
 
 The model:
-- A **role** is a Django group (``approvals.domain.roles.Role``): what kind of work a
+- A **role** is a Django group (``governance.domain.roles.Role``): what kind of work a
   person does.
 - An **assignment** is the object permission ``campaigns.view_brand`` on a brand, given
   to the person or to a group they are in (Django admin → Brand → Object permissions):

@@ -16,10 +16,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from approvals.domain.audit import checkpoint_problem, verify_chain
-from approvals.models import AuditChainHead, AuditEvent
-from approvals.selectors import audit_chain_links
-from approvals.services import audit_checkpoint_key
+from governance.domain.audit import checkpoint_problem, verify_chain
+from governance.models import AuditChainHead, AuditEvent
+from governance.selectors import audit_chain_links
+from governance.services import audit_checkpoint_key
 
 
 class Command(BaseCommand):

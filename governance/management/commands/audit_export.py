@@ -1,6 +1,6 @@
 """python manage.py audit_export — the audit trail for auditors, as CSV or JSON lines.
 
-A thin adapter over ``approvals.exports``: parse, validate, stream, report. See
+A thin adapter over ``governance.exports``: parse, validate, stream, report. See
 docs/AUDIT.md for the columns and for verifying an export independently.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from approvals.exports import (
+from governance.exports import (
     WRITERS,
     AuditFilter,
     ExportFilterInvalid,
