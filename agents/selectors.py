@@ -30,10 +30,11 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from approvals.analytics import format_span, median
-from approvals.domain.policy import ActionType, Outcome
+from approvals.domain.policy import Outcome
 from approvals.models import ApprovalRequest, ApprovalStatus, PolicyDecisionRecord
 from campaigns.domain.briefs import CHANNELS
 from governance import policies
+from governance.domain.actions import ActionType
 from governance.domain.audit import Actor
 from governance.models import AuditEvent
 

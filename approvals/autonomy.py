@@ -25,12 +25,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from governance.domain.actions import ActionType
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError
 from governance.models import AuditEvent
 
 from .domain.autonomy import DEFAULT_RULES, EarningRules, Step, TrackRecord, review
-from .domain.policy import ActionType, Mode, Rule, policy_from_json, policy_to_json, with_rule
+from .domain.policy import Mode, Rule, policy_from_json, policy_to_json, with_rule
 from .models import (
     ApprovalRequest,
     ApprovalStatus,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .domain.policy import LOW_RISK_ACTIONS, ActionType
+from governance.domain.actions import ActionType
+
+from .domain.policy import LOW_RISK_ACTIONS
 from .models import ApprovalRequest
 
 #: Payload fields a reviewer may edit before approving, per action type.

@@ -7,9 +7,10 @@ from typing import Any
 
 from django import forms
 
+from governance.domain.actions import ActionType
 from governance.domain.roles import Role
 
-from .domain.policy import ActionType, Mode, Policy
+from .domain.policy import Mode, Policy
 
 MODE_LABELS = {
     Mode.ACT_ALONE: "Act alone",

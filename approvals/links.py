@@ -34,9 +34,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance import policies
+from governance.domain.actions import ActionType
 from governance.domain.errors import DomainError, NotPermitted
 
-from .domain.policy import ActionType
 from .models import ApprovalLinkUse, ApprovalRequest, LinkDecision
 
 SALT = "approvals.link"

@@ -19,6 +19,7 @@ from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F,
 from django.utils import timezone
 
 from governance import events
+from governance.domain.actions import ActionType
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError, NotPermitted, ReasonRequired
 from governance.domain.roles import Role
@@ -30,7 +31,6 @@ from .domain.decisions import claim_is_active, content_hash, edit_effort
 from .domain.impact import facts_to_json
 from .domain.policy import (
     DEFAULT_POLICY,
-    ActionType,
     Outcome,
     Policy,
     PolicyInvalid,

@@ -14,10 +14,11 @@ from django.views.decorators.http import require_POST
 
 from campaigns.domain.briefs import split_lines
 from governance import policies
+from governance.domain.actions import ActionType
 from governance.domain.errors import DomainError, NotPermitted
 
 from . import cards, selectors, services
-from .domain.policy import LOW_RISK_ACTIONS, ActionType, policy_from_json
+from .domain.policy import LOW_RISK_ACTIONS, policy_from_json
 from .forms import PolicyForm
 from .models import ApprovalRequest, ApprovalStatus, DelegationPolicy, PolicyStatus
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from approvals.domain.policy import ActionType
+from governance.domain.actions import ActionType
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError
 from memory.domain.entries import ChangeInvalid, MemoryChange, parse_memory_change

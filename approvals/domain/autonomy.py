@@ -29,7 +29,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
-from .policy import ActionType, Mode
+from governance.domain.actions import ActionType
+
+from .policy import Mode
 
 #: The modes autonomy moves along, from most to least bounded.
 LADDER: tuple[Mode, ...] = (Mode.RECOMMEND_ONLY, Mode.NEEDS_APPROVAL, Mode.ACT_ALONE)

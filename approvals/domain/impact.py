@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from governance.domain.actions import ActionType
 from governance.domain.roles import Role
 
-from .policy import ActionType, Outcome, Policy, ProposedAction, evaluate
+from .policy import Outcome, Policy, ProposedAction, evaluate
 
 
 def facts_to_json(proposed: ProposedAction) -> dict[str, Any]:

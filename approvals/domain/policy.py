@@ -25,28 +25,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from campaigns.domain.briefs import normalise_claim
+from governance.domain.actions import ActionType
 from governance.domain.roles import Role
-
-
-class ActionType(StrEnum):
-    DRAFT_CONTENT = "draft_content"
-    PUBLISH_CONTENT = "publish_content"
-    LAUNCH_CAMPAIGN = "launch_campaign"
-    CHANGE_BUDGET = "change_budget"
-    REALLOCATE_BUDGET = "reallocate_budget"
-    SELECT_AUDIENCE = "select_audience"
-    SUPPRESS_CONTACTS = "suppress_contacts"
-    SEND_EMAIL = "send_email"
-    PAUSE = "pause"
-    UPDATE_BRAND_MEMORY = "update_brand_memory"
-    CHANGE_POLICY = "change_policy"
-    # The system, from an agent's track record, recommending one more step of autonomy
-    # for an action type (``approvals.autonomy``): an admin decides.
-    ADJUST_AUTONOMY = "adjust_autonomy"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 class Mode(StrEnum):

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from governance.domain.actions import ActionType
 from governance.domain.roles import Role
-
-from .policy import ActionType
 
 
 class SafeDefault(StrEnum):

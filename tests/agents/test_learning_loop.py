@@ -12,18 +12,12 @@ from django.utils import timezone
 from agents.experiments import current_shares, experiment_allocate
 from agents.learning import memory_learn_from_reviews
 from agents.models import Experiment
-from approvals.domain.policy import (
-    DEFAULT_POLICY,
-    ActionType,
-    Mode,
-    Rule,
-    policy_to_json,
-    with_rule,
-)
+from approvals.domain.policy import DEFAULT_POLICY, Mode, Rule, policy_to_json, with_rule
 from approvals.models import ApprovalRequest, DelegationPolicy, PolicyDecisionRecord
 from approvals.services import approval_decide
 from campaigns.domain.phases import Phase
 from campaigns.models import ContentVariant
+from governance.domain.actions import ActionType
 from governance.models import AuditEvent
 from memory.models import MemoryEntry
 from monitoring.services import telemetry_ingest

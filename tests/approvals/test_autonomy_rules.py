@@ -20,13 +20,13 @@ from approvals.domain.autonomy import (
 )
 from approvals.domain.policy import (
     DEFAULT_POLICY,
-    ActionType,
     Mode,
     Outcome,
     ProposedAction,
     evaluate,
     with_rule,
 )
+from governance.domain.actions import ActionType
 
 PUBLISH = ActionType.PUBLISH_CONTENT
 RO, NA, AA, FB = Mode.RECOMMEND_ONLY, Mode.NEEDS_APPROVAL, Mode.ACT_ALONE, Mode.FORBIDDEN

@@ -8,17 +8,11 @@ import pytest
 from django.db import connection
 
 from approvals.domain.decisions import content_hash
-from approvals.domain.policy import (
-    DEFAULT_POLICY,
-    ActionType,
-    Mode,
-    Rule,
-    policy_to_json,
-    with_rule,
-)
+from approvals.domain.policy import DEFAULT_POLICY, Mode, Rule, policy_to_json, with_rule
 from approvals.models import ApprovalRequest, DelegationPolicy, PolicyDecisionRecord
 from approvals.services import AlreadyDecided, action_propose, approval_decide
 from campaigns.models import Campaign
+from governance.domain.actions import ActionType
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError, NotPermitted, ReasonRequired
 from governance.domain.roles import Role

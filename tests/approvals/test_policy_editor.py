@@ -4,9 +4,10 @@ and in force only once a second admin approves it."""
 import pytest
 from django.urls import reverse
 
-from approvals.domain.policy import ActionType, Mode
+from approvals.domain.policy import Mode
 from approvals.models import DelegationPolicy
 from approvals.services import AlreadyDecided, action_propose, policy_decide, policy_propose
+from governance.domain.actions import ActionType
 from governance.domain.audit import Actor
 from governance.domain.errors import NotPermitted, ReasonRequired
 from governance.domain.roles import Role

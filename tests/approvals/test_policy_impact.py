@@ -3,14 +3,8 @@
 from decimal import Decimal
 
 from approvals.domain.impact import facts_from_json, facts_to_json, simulate
-from approvals.domain.policy import (
-    DEFAULT_POLICY,
-    ActionType,
-    Mode,
-    ProposedAction,
-    Rule,
-    with_rule,
-)
+from approvals.domain.policy import DEFAULT_POLICY, Mode, ProposedAction, Rule, with_rule
+from governance.domain.actions import ActionType
 from governance.domain.roles import Role
 
 

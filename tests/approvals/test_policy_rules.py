@@ -9,7 +9,6 @@ import pytest
 
 from approvals.domain.policy import (
     DEFAULT_POLICY,
-    ActionType,
     Mode,
     Outcome,
     Policy,
@@ -18,6 +17,7 @@ from approvals.domain.policy import (
     evaluate,
     with_rule,
 )
+from governance.domain.actions import ActionType
 from governance.domain.roles import Role
 
 A, P, R, X = Outcome.ALLOW, Outcome.APPROVAL, Outcome.RECOMMEND, Outcome.REFUSE

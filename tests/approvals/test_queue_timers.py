@@ -9,14 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
-from approvals.domain.policy import (
-    DEFAULT_POLICY,
-    ActionType,
-    Mode,
-    Rule,
-    policy_to_json,
-    with_rule,
-)
+from approvals.domain.policy import DEFAULT_POLICY, Mode, Rule, policy_to_json, with_rule
 from approvals.domain.timers import (
     FALLBACK_RULE,
     LEGAL_RULE,
@@ -38,6 +31,7 @@ from approvals.services import (
 from campaigns.executors import EXECUTORS, Executor
 from campaigns.models import Campaign
 from campaigns.services import campaign_transition_phase
+from governance.domain.actions import ActionType
 from governance.domain.audit import Actor
 from governance.domain.roles import Role
 from governance.models import AuditEvent

@@ -6,17 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from approvals.domain.policy import (
-    DEFAULT_POLICY,
-    ActionType,
-    Mode,
-    Rule,
-    policy_to_json,
-    with_rule,
-)
+from approvals.domain.policy import DEFAULT_POLICY, Mode, Rule, policy_to_json, with_rule
 from approvals.models import ApprovalRequest, DelegationPolicy, PolicyDecisionRecord
 from approvals.services import AlreadyDecided, action_propose, approval_decide, approved_claims_for
 from campaigns.executors import PayloadInvalid
+from governance.domain.actions import ActionType
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError
 from governance.domain.roles import Role
