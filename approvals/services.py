@@ -25,7 +25,6 @@ from governance.domain.errors import DomainError, NotPermitted, ReasonRequired
 from governance.domain.roles import Role
 from governance.models import ReviewDelegation
 from governance.services import audit_record
-from integrations.events import emit
 
 from .domain.decisions import claim_is_active, content_hash, edit_effort
 from .domain.impact import facts_to_json
@@ -119,9 +118,9 @@ def action_propose(
     """The gate every delegated action passes: evaluate the policy, record the decision,
     then carry the action out, hold it for a person, or refuse it — in one transaction.
     ``agent_run_id`` ties the decision to the agent run that proposed it (its timeline)."""
-    from campaigns.executors import executor_for
     from campaigns.models import Campaign
     from campaigns.services import spent_today
+    from governance.executors import executor_for
 
     try:
         action_type = ActionType(action)
@@ -215,7 +214,7 @@ def action_propose(
             },
         )
         _announce(campaign.pk, approval.pk, created=True)
-        emit(
+        events.announce_publicly(
             event="approval.requested",
             brand_id=campaign.brand_id,
             data={
@@ -248,8 +247,8 @@ def approval_decide(
     told so. Approving executes, in the same transaction, exactly the content whose hash
     the request carries (or the reviewer's edit, recorded with its size).
     """
-    from campaigns.executors import executor_for
     from governance import policies
+    from governance.executors import executor_for
 
     with transaction.atomic():
         approval = (
@@ -321,7 +320,7 @@ def approval_decide(
         )
         _announce(approval.campaign_id, approval.pk)
         _settled(approval)
-        emit(
+        events.announce_publicly(
             event="approval.decided",
             brand_id=approval.brand_id,
             data={
@@ -501,7 +500,7 @@ def _approval_default_approve(
     path as a person's approval. If it cannot be carried out (the content changed, the
     campaign can no longer move that way), the request expires instead: a default never
     forces an action."""
-    from campaigns.executors import executor_for
+    from governance.executors import executor_for
 
     if content_hash(approval.payload) != approval.content_hash:
         _approval_expire(

@@ -1,4 +1,5 @@
-"""What each delegated action does once the gate allows it (or a person approved it).
+"""What campaigns' own delegated actions do once the gate allows them: launch, change
+budget, publish content (registered in ``campaigns.subscribers``).
 
 Each executor validates its payload first — a payload comes from an agent, so it may be
 malformed — and then calls the same service a person's click would.
@@ -6,16 +7,13 @@ malformed — and then calls the same service a person's click would.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from governance.domain.actions import ActionType
 from governance.domain.audit import Actor
-from governance.domain.errors import DomainError
-from memory.domain.entries import ChangeInvalid, MemoryChange, parse_memory_change
-from memory.services import memory_change_apply
+from governance.executors import Executor, PayloadInvalid, reason_of
 
 from .domain.inputs import is_ascii_number
 from .models import Campaign
@@ -24,24 +22,6 @@ from .services import (
     campaign_transition_phase,
     content_approve_for_publishing,
 )
-
-
-class PayloadInvalid(DomainError):
-    pass
-
-
-@dataclass(frozen=True)
-class Executor:
-    validate: Callable[[Mapping[str, Any]], None]
-    # (campaign, payload, actor, authorization: what allowed it, e.g. "approval #7")
-    run: Callable[[Campaign, Mapping[str, Any], Actor, str], None]
-
-
-def _reason(payload: Mapping[str, Any]) -> str:
-    reason = payload.get("reason", "")
-    if not isinstance(reason, str) or not reason.strip():
-        raise PayloadInvalid("The action must say why (a non-empty “reason”).")
-    return reason.strip()
 
 
 def _new_total(payload: Mapping[str, Any]) -> Decimal:
@@ -59,7 +39,7 @@ def _new_total(payload: Mapping[str, Any]) -> Decimal:
 
 def _validate_change_budget(payload: Mapping[str, Any]) -> None:
     _new_total(payload)
-    _reason(payload)
+    reason_of(payload)
 
 
 def _launch(
@@ -69,47 +49,7 @@ def _launch(
         campaign_id=campaign.pk,
         to_phase="execution",
         actor=actor,
-        reason=_reason(payload),
-        authorization=authorization,
-    )
-
-
-def _validate_pause(payload: Mapping[str, Any]) -> None:
-    """A pause names why, and optionally the one channel (and variant) it stops."""
-    from .domain.briefs import CHANNELS
-
-    _reason(payload)
-    channel = payload.get("channel", "")
-    if channel and channel not in CHANNELS:
-        raise PayloadInvalid(f"“{channel}” is not a channel.")
-    variant = payload.get("variant", "")
-    if not isinstance(variant, str) or len(variant) > 64 or (variant and not channel):
-        raise PayloadInvalid("A variant is named with its channel, in at most 64 characters.")
-
-
-def _pause(
-    campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
-) -> None:
-    if payload.get("channel"):
-        # A circuit breaker on that surface only; the rest of the campaign keeps running.
-        from monitoring.services import breaker_open
-
-        flag_id = payload.get("flag_id")
-        breaker_open(
-            campaign_id=campaign.pk,
-            channel=payload["channel"],
-            variant=payload.get("variant", ""),
-            reason=_reason(payload),
-            actor=actor,
-            authorization=authorization,
-            flag_id=flag_id if isinstance(flag_id, int) else None,
-        )
-        return
-    campaign_transition_phase(
-        campaign_id=campaign.pk,
-        to_phase="paused",
-        actor=actor,
-        reason=_reason(payload),
+        reason=reason_of(payload),
         authorization=authorization,
     )
 
@@ -121,7 +61,7 @@ def _change_budget(
         campaign_id=campaign.pk,
         new_total=_new_total(payload),
         actor=actor,
-        reason=_reason(payload),
+        reason=reason_of(payload),
     )
 
 
@@ -155,119 +95,8 @@ def _approve_content(
     )
 
 
-def _validate_memory_change(payload: Mapping[str, Any]) -> None:
-    _memory_change(payload)
-
-
-def _memory_change(payload: Mapping[str, Any]) -> MemoryChange:
-    try:
-        return parse_memory_change(payload)
-    except ChangeInvalid as exc:
-        raise PayloadInvalid(str(exc)) from None
-
-
-def _update_brand_memory(
-    campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
-) -> None:
-    memory_change_apply(
-        brand_id=campaign.brand_id,
-        change=_memory_change(payload),
-        actor=actor,
-        authorization=authorization,
-        campaign_id=campaign.pk,
-    )
-
-
-def _validate_reallocation(payload: Mapping[str, Any]) -> None:
-    """A reallocation names its experiment round and the shares it sets (adding up to 1)."""
-    from .domain.briefs import CHANNELS
-
-    _reason(payload)
-    for key in ("experiment_id", "round_id"):
-        if not isinstance(payload.get(key), int) or isinstance(payload.get(key), bool):
-            raise PayloadInvalid(f"A reallocation names its “{key}” (a whole number).")
-    if payload.get("channel") not in CHANNELS:
-        raise PayloadInvalid("A reallocation names its channel.")
-    shares = payload.get("shares")
-    if not isinstance(shares, dict) or len(shares) < 2:
-        raise PayloadInvalid("A reallocation gives each variant's share (two or more).")
-    values = list(shares.values())
-    if not all(
-        isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in values
-    ):
-        raise PayloadInvalid("Each share is a number between 0 and 1.")
-    if abs(sum(values) - 1) > 0.01:
-        raise PayloadInvalid("The shares must add up to 1.")
-
-
-def _reallocate(
-    campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
-) -> None:
-    from agents.experiments import allocation_apply
-    from agents.models import AllocationRound
-
-    allocation = AllocationRound.objects.select_related("experiment").get(pk=payload["round_id"])
-    if (
-        allocation.experiment.campaign_id != campaign.pk
-        or allocation.experiment_id != payload["experiment_id"]
-        or allocation.shares != payload["shares"]
-    ):
-        raise PayloadInvalid("This reallocation does not match the round it names.")
-    allocation_apply(round_id=allocation.pk, actor=actor, authorization=authorization)
-
-
-def _validate_autonomy(payload: Mapping[str, Any]) -> None:
-    """A recommendation to move one action type one step, for one agent, with why."""
-    from approvals.domain.policy import Mode
-
-    _reason(payload)
-    try:
-        ActionType(payload.get("action"))
-        Mode(payload.get("from_mode"))
-        Mode(payload.get("to_mode"))
-    except ValueError:
-        raise PayloadInvalid("Name the action type and the modes it moves between.") from None
-    if not isinstance(payload.get("agent"), str) or not payload["agent"]:
-        raise PayloadInvalid("Name the agent whose record earned it.")
-    if not isinstance(payload.get("reasons"), list) or not isinstance(
-        payload.get("evidence"), dict
-    ):
-        raise PayloadInvalid("Give the reasons and the record it is based on.")
-
-
-def _adjust_autonomy(
-    campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
-) -> None:
-    from approvals.autonomy import autonomy_step_apply
-
-    autonomy_step_apply(
-        brand_id=campaign.brand_id,
-        agent=payload["agent"],
-        step_action=payload["action"],
-        from_mode=payload["from_mode"],
-        to_mode=payload["to_mode"],
-        reasons=list(payload["reasons"]),
-        evidence=dict(payload["evidence"]),
-        actor=actor,
-        authorization=authorization,
-    )
-
-
 EXECUTORS: dict[ActionType, Executor] = {
     ActionType.PUBLISH_CONTENT: Executor(validate=_validate_content, run=_approve_content),
-    ActionType.LAUNCH_CAMPAIGN: Executor(validate=_reason, run=_launch),
-    ActionType.PAUSE: Executor(validate=_validate_pause, run=_pause),
+    ActionType.LAUNCH_CAMPAIGN: Executor(validate=reason_of, run=_launch),
     ActionType.CHANGE_BUDGET: Executor(validate=_validate_change_budget, run=_change_budget),
-    ActionType.REALLOCATE_BUDGET: Executor(validate=_validate_reallocation, run=_reallocate),
-    ActionType.ADJUST_AUTONOMY: Executor(validate=_validate_autonomy, run=_adjust_autonomy),
-    ActionType.UPDATE_BRAND_MEMORY: Executor(
-        validate=_validate_memory_change, run=_update_brand_memory
-    ),
 }
-
-
-def executor_for(action: ActionType) -> Executor:
-    try:
-        return EXECUTORS[action]
-    except KeyError:
-        raise DomainError(f"“{action.label}” cannot be carried out yet.") from None

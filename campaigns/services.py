@@ -236,9 +236,7 @@ def campaign_transition_phase(
             },
         )
         if effective_at is None:
-            from integrations.events import emit
-
-            emit(
+            events.announce_publicly(
                 event="campaign.phase_changed",
                 brand_id=campaign.brand_id,
                 data={

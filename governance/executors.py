@@ -35,6 +35,14 @@ class Executor:
     run: Callable[[Any, Mapping[str, Any], Actor, str], None]
 
 
+def reason_of(payload: Mapping[str, Any]) -> str:
+    """The payload's non-empty "reason", stripped: every action must say why."""
+    reason = payload.get("reason", "")
+    if not isinstance(reason, str) or not reason.strip():
+        raise PayloadInvalid("The action must say why (a non-empty “reason”).")
+    return reason.strip()
+
+
 _executors: dict[ActionType, Executor] = {}
 
 

@@ -19,8 +19,8 @@ from django.utils.timezone import localtime
 from governance import policies
 from governance.admin import ReadOnlyAdmin
 from governance.domain.errors import DomainError
+from governance.events import ANNOUNCEMENTS as EVENT_TYPES
 
-from .events import EVENT_TYPES
 from .models import WebhookDelivery, WebhookSubscription
 from .webhooks import (
     subscription_problems,

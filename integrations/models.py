@@ -11,7 +11,8 @@ from django.utils import timezone
 
 
 class WebhookSubscription(models.Model):
-    """An admin's subscription of one URL to some of a brand's events (``EVENT_TYPES``).
+    """An admin's subscription of one URL to some of a brand's events
+    (``governance.events.ANNOUNCEMENTS``).
     Made and revoked, never edited: a different URL or set of events is a new
     subscription with a new secret."""
 

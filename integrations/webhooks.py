@@ -5,7 +5,8 @@ receivers' side.
 
 Lifecycle of a delivery::
 
-    a service changes something → emit() → on commit: webhooks_enqueue()
+    a service changes something → governance.events.announce_publicly()
+        → integrations.subscribers → webhooks_enqueue(), in the change's transaction:
         → one pending WebhookDelivery per live subscription to that event
         → on commit: integrations.deliver_webhook (a worker) → webhook_delivery_send()
             2xx           → sent
@@ -38,10 +39,10 @@ from django.utils import timezone
 from governance import policies
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError, NotPermitted
+from governance.events import ANNOUNCEMENTS as EVENT_TYPES
 from governance.services import audit_record
 
 from .domain.signing import delivery_headers
-from .events import EVENT_TYPES
 from .models import WebhookDelivery, WebhookDeliveryStatus, WebhookSubscription
 from .outbound import AddressRefused, post, url_problem
 
@@ -160,7 +161,7 @@ def webhook_revoke(*, subscription_id: int, user: Any) -> WebhookSubscription:
 def webhooks_enqueue(*, event: str, brand_id: int, data: dict[str, Any]) -> list[int]:
     """One pending delivery per live subscription of the brand to ``event``, each sent
     by a worker once committed; the deliveries' ids. Called in the transaction of the change
-    the event describes (``integrations.events.emit``), so the two commit together."""
+    the event describes (``governance.events.announce_publicly``), so the two commit together."""
     # A brand has a handful of subscriptions: matched here rather than with a JSON
     # "contains" lookup, which SQLite (the zero-setup default) does not have.
     subscriptions = [

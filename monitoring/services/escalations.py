@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from campaigns.domain.phases import LIVE_PHASES, Phase
 from campaigns.models import Campaign, EscalationState
-from governance import policies
+from governance import events, policies
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError, NotPermitted
 from governance.services import audit_record
@@ -333,9 +333,7 @@ def _resolve(escalation: Escalation, *, actor: Actor, user: Any, note: str) -> N
 
 
 def _emit(event: str, escalation: Escalation, brand_id: int, user: Any = None) -> None:
-    from integrations.events import emit
-
-    emit(
+    events.announce_publicly(
         event=event,
         brand_id=brand_id,
         data={

@@ -38,10 +38,9 @@ def flag_respond(*, flag: AnomalyFlag, now: datetime) -> str:
     """Carry out a flag's response as it fires (inside the detection's transaction);
     what was done, recorded on the flag."""
     from campaigns.services import anomaly_flag_responded
-    from integrations.events import emit
 
     campaign = flag.campaign
-    emit(
+    events.announce_publicly(
         event="anomaly.flagged",
         brand_id=campaign.brand_id,
         data={

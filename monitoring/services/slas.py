@@ -39,6 +39,7 @@ from campaigns.domain.budget import PaceStatus, pace
 from campaigns.domain.phases import Phase
 from campaigns.models import AnomalyFlag, Campaign, CampaignHold, SlaEvaluation
 from campaigns.selectors import campaign_plan_end
+from governance import events
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError
 from governance.models import AuditEvent
@@ -407,9 +408,7 @@ def _record(campaign: Campaign, reading: SlaReading, *, now: datetime) -> int:
         latest is None or latest.status != SlaState.BREACHED
     )
     if newly_breached:
-        from integrations.events import emit
-
-        emit(
+        events.announce_publicly(
             event="sla.breached",
             brand_id=campaign.brand_id,
             data={

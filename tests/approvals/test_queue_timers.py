@@ -28,12 +28,13 @@ from approvals.services import (
     approval_decide,
     approval_timers_sweep,
 )
-from campaigns.executors import EXECUTORS, Executor
 from campaigns.models import Campaign
 from campaigns.services import campaign_transition_phase
+from governance import executors
 from governance.domain.actions import ActionType
 from governance.domain.audit import Actor
 from governance.domain.roles import Role
+from governance.executors import Executor
 from governance.models import AuditEvent
 
 H = timedelta(hours=1)
@@ -374,7 +375,9 @@ class TestSweep:
             raise RuntimeError("connector exploded")
 
         monkeypatch.setitem(
-            EXECUTORS, ActionType.PAUSE, Executor(validate=lambda p: None, run=broken)
+            executors._executors,
+            ActionType.PAUSE,
+            Executor(validate=lambda p: None, run=broken),
         )
         result = approval_timers_sweep(now=launch.created_at + 9 * H)
         assert result.failed == [pause.pk] and result.expired == [launch.pk]

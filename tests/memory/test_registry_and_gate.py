@@ -9,11 +9,11 @@ from django.utils import timezone
 from approvals.domain.policy import DEFAULT_POLICY, Mode, Rule, policy_to_json, with_rule
 from approvals.models import ApprovalRequest, DelegationPolicy, PolicyDecisionRecord
 from approvals.services import AlreadyDecided, action_propose, approval_decide, approved_claims_for
-from campaigns.executors import PayloadInvalid
 from governance.domain.actions import ActionType
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError
 from governance.domain.roles import Role
+from governance.executors import PayloadInvalid
 from governance.models import AuditEvent
 from memory.models import Claim, MemoryEntry
 from memory.selectors import (

@@ -3,8 +3,9 @@
 from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 from governance.models import AuditEvent
 from memory.models import MemoryEntry
@@ -16,12 +17,19 @@ pytestmark = pytest.mark.django_db
 migration = import_module("memory.migrations.0002_voice_rules_into_memory")
 
 
+def historical_apps():
+    """The models as the migration saw them (the audit trail was approvals' then)."""
+    state = MigrationLoader(connection).project_state(("memory", "0002_voice_rules_into_memory"))
+    return state.apps
+
+
 def test_voice_rules_become_voice_rule_entries_once(manager, brand_a):
     add(brand_a, manager, text="Never snobbish.")  # already in memory: not copied again
     brand_a.voice_rules = ["  Warm,   plain-spoken. ", "never snobbish", ""]
     brand_a.save()
     quiet = BrandFactory(voice_rules=[])
 
+    apps = historical_apps()
     migration.copy_voice_rules(apps, None)
     migration.copy_voice_rules(apps, None)  # running again adds nothing
 
