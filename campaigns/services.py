@@ -11,10 +11,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from governance import events, policies
-from governance.domain.audit import Actor
+from governance.domain.audit import Actor, content_hash
 from governance.domain.errors import DomainError, NotPermitted, TransitionNotAllowed
 from governance.services import audit_record
 
@@ -96,9 +97,7 @@ def brief_create(
         if start_agents:
             # The planner's run is queued with the brief (it survives any crash after
             # commit) and picked up once committed; nobody starts it.
-            from agents.services import campaign_agents_start
-
-            campaign_agents_start(campaign_id=campaign.pk)
+            events.announce(events.planning_requested, campaign_id=campaign.pk)
     return brief, campaign
 
 
@@ -187,15 +186,15 @@ def campaign_transition_phase(
                 "policy gate, which records the decision (and may ask a person)."
             )
 
-        if effective_at is None and current == Phase.ESCALATED and target != Phase.PAUSED:
-            # Lock order: the escalations this change resolves (below, after the audit
-            # event) are locked now — under the campaign, before the audit chain head.
-            from monitoring.models import Escalation
-
-            list(
-                Escalation.objects.select_for_update(no_key=True)
-                .filter(campaign_id=campaign.pk, resolved_at__isnull=True)
-                .values_list("pk", flat=True)
+        if effective_at is None:
+            # Lock order: what the change's followers will touch after the audit event
+            # (the escalations it resolves) is locked now — under the campaign, before
+            # the audit chain head.
+            events.announce(
+                events.phase_changing,
+                campaign_id=campaign.pk,
+                from_phase=current.value,
+                to_phase=target.value,
             )
         new_resume = resume_phase_after(current, target, resume_phase=resume)
         campaign.phase = target
@@ -217,10 +216,6 @@ def campaign_transition_phase(
                 "updated_at",
             ]
         )
-        if effective_at is None:  # a live change, not an import of history
-            from agents.services import campaign_phase_follow_up
-
-            campaign_phase_follow_up(campaign=campaign, to_phase=target)
         audit_record(
             actor=actor,
             action="campaign.phase_changed",
@@ -247,16 +242,18 @@ def campaign_transition_phase(
                     "by": actor.label,
                 },
             )
-        if effective_at is None and target == Phase.ESCALATED:
-            from monitoring.services import escalation_open_for_phase
-
-            escalation_open_for_phase(
-                campaign=campaign, actor=actor, summary=reason.strip(), origin=escalation
+        if effective_at is None:  # a live change, not an import of history
+            # The work it starts (agents publish at launch, report at the end) and the
+            # escalation it opens or resolves (monitoring): rows that commit with it.
+            events.announce(
+                events.phase_changed,
+                campaign_id=campaign.pk,
+                from_phase=current.value,
+                to_phase=target.value,
+                actor=actor,
+                reason=reason.strip(),
+                origin=escalation,
             )
-        elif effective_at is None and current == Phase.ESCALATED and target != Phase.PAUSED:
-            from monitoring.services import escalations_resolve_for_phase
-
-            escalations_resolve_for_phase(campaign=campaign, actor=actor, note=reason.strip())
         events.announce_on_commit(events.campaign_changed, campaign_id=campaign.pk)
     return campaign
 
@@ -558,8 +555,6 @@ def content_approve_for_publishing(
     actor: Actor,
 ) -> ContentVariant:
     """Record copy as cleared for publishing, bound to its content hash."""
-    from approvals.domain.decisions import content_hash
-
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
         digest = content_hash(
@@ -582,9 +577,8 @@ def content_approve_for_publishing(
             data={"channel": channel, "content_hash": digest, "claims": claims},
         )
         events.announce_on_commit(events.campaign_changed, campaign_id=campaign.pk)
-        from agents.services import distribution_request
-
-        distribution_request(campaign=campaign)
+        # A live campaign publishes what was just cleared (the distribution agent).
+        events.announce(events.content_cleared, campaign_id=campaign.pk)
     return variant
 
 
@@ -632,8 +626,6 @@ def content_mark_published(
 
 
 def content_matches_hash(variant: ContentVariant) -> bool:
-    from approvals.domain.decisions import content_hash
-
     return variant.content_hash == content_hash(
         {
             "channel": variant.channel,
@@ -688,13 +680,11 @@ def hold_open(
             campaign_id=campaign.pk,
             data={"kind": kind, "channel": channel, "reason": hold.reason},
         )
-        from django.urls import reverse
-
-        from monitoring.services import notify_people
-
-        notify_people(
-            people=[campaign.owner],
-            campaign=campaign,
+        # The owner is told (monitoring's notifications), with the change.
+        events.announce(
+            events.people_to_notify,
+            user_ids=[campaign.owner_id],
+            campaign_id=campaign.pk,
             title=f"{campaign.name}: {hold.channel_label} needs you",
             body=hold.reason + ("\n\nWays out:\n- " + "\n- ".join(ways_out) if ways_out else ""),
             url=reverse("campaigns:detail", args=[campaign.pk]) + f"#hold-{hold.pk}",

@@ -50,6 +50,26 @@ brief_accepted = Signal()
 
 # --- In the transaction -----------------------------------------------------------------
 
+#: A brief was submitted and its campaign wants a plan (agents queue the planner).
+#: ``campaign_id``.
+planning_requested = Signal()
+#: Copy was cleared for publishing (agents publish it if the campaign is live).
+#: ``campaign_id``.
+content_cleared = Signal()
+#: A campaign is about to change phase (a live change). Receivers LOCK what they will
+#: change after the audit event (lock order, ``governance.services``) and nothing else.
+#: ``campaign_id``, ``from_phase``, ``to_phase``.
+phase_changing = Signal()
+#: A campaign changed phase (a live change), after its audit event: the work it starts
+#: (agents) and the escalation it opens or resolves (monitoring). ``campaign_id``,
+#: ``from_phase``, ``to_phase``, ``actor`` (an ``Actor``), ``reason``, ``origin`` (why
+#: it escalated, from the rules; None when a person did).
+phase_changed = Signal()
+#: People must be told (in-app, by email, optionally Slack): monitoring's notifications.
+#: ``user_ids``, ``campaign_id``, ``title``, ``body``, ``url``; optional ``approval_id``,
+#: ``flag_id``, ``slack``.
+people_to_notify = Signal()
+
 #: Something the outside world may subscribe to happened (see :data:`ANNOUNCEMENTS`).
 #: ``event``, ``brand_id``, ``data``.
 announced = Signal()

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from governance.domain.audit import canonical
-
-
-def content_hash(payload: Mapping[str, Any]) -> str:
-    """The hash an approval is bound to: equal for equal content, whatever the key order."""
-    return hashlib.sha256(canonical(payload)).hexdigest()
+from governance.domain.audit import content_hash  # noqa: F401  (bound here by approvals)
 
 
 def edit_effort(before: Mapping[str, Any], after: Mapping[str, Any]) -> int:

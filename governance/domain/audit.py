@@ -55,6 +55,11 @@ def canonical(content: Mapping[str, Any]) -> bytes:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
+def content_hash(payload: Mapping[str, Any]) -> str:
+    """The hash an approval is bound to: equal for equal content, whatever the key order."""
+    return hashlib.sha256(canonical(payload)).hexdigest()
+
+
 def event_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(content)).hexdigest()
 
