@@ -137,3 +137,22 @@ def previous_versions(approvals: list[Any]) -> dict[int, Any]:
         if before:
             found[approval.pk] = before[-1]
     return found
+
+
+def campaign_approvals(campaign: Any, *, limit: int = 20) -> QuerySet:
+    """The campaign's approval requests, pending ones first, each group newest first."""
+    from django.db.models import BooleanField, Case, Value, When
+
+    from .models import ApprovalRequest, ApprovalStatus
+
+    return (
+        ApprovalRequest.objects.filter(campaign=campaign)
+        .annotate(
+            is_pending=Case(
+                When(status=ApprovalStatus.PENDING, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by("-is_pending", "-created_at", "-id")[:limit]
+    )

@@ -29,7 +29,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from approvals.services import action_propose
 from governance.domain.audit import Actor
 from governance.domain.roles import Role
 from governance.services import brand_assign
@@ -215,7 +214,8 @@ PROPOSALS = [
     (
         "Holiday Gift Bundles",
         "launch_campaign",
-        # Its figures are read from the data when it is proposed (``_launch_reason``).
+        # Its figures are read from the data when it is proposed
+        # (``monitoring.demo.seed_demo_incidents_and_proposals``).
         {"reason": None},
         "Launch Holiday Gift Bundles",
         "planner",
@@ -375,7 +375,6 @@ def seed_demo_story(*, after_step: Callable[[int, str], None] | None = None) -> 
             _seed_telemetry(campaign_id=campaign_id, now=now)
         if ending:
             move(campaign_id, *ending, reason)
-    _seed_incidents_and_approvals()
 
 
 def _story_spend(campaign_id: int, title: str, spent: int, now: datetime) -> Decimal:
@@ -522,72 +521,6 @@ def _split_exactly(total: Decimal, weights: list[float]) -> list[Decimal]:
         (total * Decimal(w / weight_sum)).quantize(cent, rounding=ROUND_DOWN) for w in weights[:-1]
     ]
     return [*shares, total - sum(shares, Decimal("0"))]
-
-
-def _launch_reason(campaign: Campaign) -> str:
-    """What the launch would put out, counted: cleared variants per channel, reachable
-    contacts for email, the budget over the days to the deadline."""
-    from crm.models import Contact
-
-    from .domain.launch import launch_summary
-    from .models import ContentStatus, ContentVariant
-
-    cleared: dict[str, int] = {}
-    for channel in ContentVariant.objects.filter(
-        campaign=campaign, status=ContentStatus.APPROVED
-    ).values_list("channel", flat=True):
-        cleared[channel] = cleared.get(channel, 0) + 1
-    return launch_summary(
-        cleared=cleared,
-        reachable_contacts=Contact.objects.filter(brand_id=campaign.brand_id).mailable().count(),
-        budget=campaign.budget_total,
-        currency=campaign.brand.currency,
-        days=max(1, (campaign.brief.deadline - timezone.localdate()).days),
-    )
-
-
-def _seed_incidents_and_approvals() -> None:
-    campaign_ids = dict(Campaign.objects.values_list("name", "pk"))
-    monitor = Actor.for_agent("performance")
-    from monitoring.domain.escalation import EscalationDecision, Stops
-    from monitoring.services import Origin, escalation_open, flag_respond
-
-    for name, kind, response, explanation, observed, limit, channel in FLAGS:
-        flag = services.anomaly_flag_raise(
-            campaign_id=campaign_ids[name],
-            kind=kind,
-            explanation=explanation,
-            response=response,
-            actor=monitor,
-            observed=Decimal(observed),
-            limit=Decimal(limit),
-            channel=channel,
-        )
-        # Its configured response runs for real (escalate: the escalation tells the owner
-        # and climbs from now; optimise: the performance agent is asked).
-        flag_respond(flag=flag, now=timezone.now())
-    for name, reason, why in ESCALATIONS:
-        escalation_open(
-            campaign_id=campaign_ids[name],
-            decision=EscalationDecision(reason, why, Stops.CAMPAIGN),
-            actor=monitor,
-            origin=Origin(reason=reason),
-        )
-    campaigns = Campaign.objects.in_bulk(list(campaign_ids.values()))
-    for name, action, payload, summary, agent, amount, claims, confidence in PROPOSALS:
-        if action == "launch_campaign":
-            payload = {**payload, "reason": _launch_reason(campaigns[campaign_ids[name]])}
-        action_propose(
-            campaign_id=campaign_ids[name],
-            action=action,
-            payload=payload,
-            actor=Actor.for_agent(agent),
-            summary=summary,
-            amount=Decimal(amount),
-            claims=claims,
-            confidence=confidence,
-            evidence={"brief": campaigns[campaign_ids[name]].brief.title},
-        )
 
 
 # How far ahead of (+) or behind (-) its spend plan each launched campaign runs; the

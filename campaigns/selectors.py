@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from django.db.models import BooleanField, Case, F, QuerySet, Sum, Value, When, Window
+from django.db.models import F, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from approvals.models import ApprovalRequest, ApprovalStatus
 from governance import policies
 from governance.models import AuditEvent
 
@@ -173,21 +172,6 @@ def _audit_summary(data: dict[str, Any], *, chars: int = 140) -> str:
             if value not in ("", None) and not isinstance(value, dict | list)
         )
     return Truncator(text).chars(chars)
-
-
-def campaign_approvals(campaign: Campaign, *, limit: int = 20) -> QuerySet[ApprovalRequest]:
-    """The campaign's approval requests, pending ones first, each group newest first."""
-    return (
-        ApprovalRequest.objects.filter(campaign=campaign)
-        .annotate(
-            is_pending=Case(
-                When(status=ApprovalStatus.PENDING, then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            )
-        )
-        .order_by("-is_pending", "-created_at", "-id")[:limit]
-    )
 
 
 def campaign_open_flags(campaign: Campaign) -> QuerySet[AnomalyFlag]:

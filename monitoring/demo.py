@@ -5,12 +5,21 @@ measure from the first page, and stays so."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.utils import timezone
 
+from approvals.services import action_propose
+from campaigns.demo import ESCALATIONS, FLAGS, PROPOSALS
+from campaigns.domain.launch import launch_summary
 from campaigns.domain.phases import Phase
-from campaigns.models import Campaign, ContentStatus
+from campaigns.models import Campaign, ContentStatus, ContentVariant
+from crm.models import Contact
+from governance.domain.audit import Actor
 
+from .domain.escalation import EscalationDecision, Stops
 from .models import SandboxCursor
+from .services import Origin, anomaly_flag_raise, escalation_open, flag_respond
 from .services.slas import slas_evaluate
 
 
@@ -25,3 +34,63 @@ def seed_demo_monitoring() -> None:
         [SandboxCursor(campaign=c, delivered_until=now) for c in live], ignore_conflicts=True
     )
     slas_evaluate(now=now)
+
+
+def _launch_reason(campaign: Campaign) -> str:
+    """What the launch would put out, counted: cleared variants per channel, reachable
+    contacts for email, the budget over the days to the deadline."""
+    cleared: dict[str, int] = {}
+    for channel in ContentVariant.objects.filter(
+        campaign=campaign, status=ContentStatus.APPROVED
+    ).values_list("channel", flat=True):
+        cleared[channel] = cleared.get(channel, 0) + 1
+    return launch_summary(
+        cleared=cleared,
+        reachable_contacts=Contact.objects.filter(brand_id=campaign.brand_id).mailable().count(),
+        budget=campaign.budget_total,
+        currency=campaign.brand.currency,
+        days=max(1, (campaign.brief.deadline - timezone.localdate()).days),
+    )
+
+
+def seed_demo_incidents_and_proposals() -> None:
+    """The story's open incidents (flags with their responses run for real, escalations)
+    and the proposals waiting in the queues, after every campaign has lived its story."""
+    campaign_ids = dict(Campaign.objects.values_list("name", "pk"))
+    monitor = Actor.for_agent("performance")
+    for name, kind, response, explanation, observed, limit, channel in FLAGS:
+        flag = anomaly_flag_raise(
+            campaign_id=campaign_ids[name],
+            kind=kind,
+            explanation=explanation,
+            response=response,
+            actor=monitor,
+            observed=Decimal(observed),
+            limit=Decimal(limit),
+            channel=channel,
+        )
+        # Its configured response runs for real (escalate: the escalation tells the owner
+        # and climbs from now; optimise: the performance agent is asked).
+        flag_respond(flag=flag, now=timezone.now())
+    for name, reason, why in ESCALATIONS:
+        escalation_open(
+            campaign_id=campaign_ids[name],
+            decision=EscalationDecision(reason, why, Stops.CAMPAIGN),
+            actor=monitor,
+            origin=Origin(reason=reason),
+        )
+    campaigns = Campaign.objects.in_bulk(list(campaign_ids.values()))
+    for name, action, payload, summary, agent, amount, claims, confidence in PROPOSALS:
+        if action == "launch_campaign":
+            payload = {**payload, "reason": _launch_reason(campaigns[campaign_ids[name]])}
+        action_propose(
+            campaign_id=campaign_ids[name],
+            action=action,
+            payload=payload,
+            actor=Actor.for_agent(agent),
+            summary=summary,
+            amount=Decimal(amount),
+            claims=claims,
+            confidence=confidence,
+            evidence={"brief": campaigns[campaign_ids[name]].brief.title},
+        )

@@ -1,3 +1,6 @@
+"""Seed the demo: every app's part, in the product's own order (it composes them all,
+so it lives with the tower)."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -8,7 +11,7 @@ from campaigns.demo import seed_demo_briefs, seed_demo_people, seed_demo_story
 from campaigns.models import Brand
 from crm.demo import seed_demo_contacts
 from memory.demo import seed_brand_memory
-from monitoring.demo import seed_demo_monitoring
+from monitoring.demo import seed_demo_incidents_and_proposals, seed_demo_monitoring
 
 
 class Command(BaseCommand):
@@ -37,6 +40,7 @@ class Command(BaseCommand):
             seed_demo_contacts()
             seed_demo_agent_work()
             seed_demo_story(after_step=agents_follow_phase)
+            seed_demo_incidents_and_proposals()
             seed_demo_experiments()
             seed_demo_monitoring()
         self.stdout.write(self.style.SUCCESS("Demo seeded. Logins:"))

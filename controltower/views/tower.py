@@ -1,0 +1,62 @@
+"""The control tower page: every campaign the user may see, one row each, kept live."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views import defaults
+
+from campaigns.domain.phases import Phase
+from campaigns.selectors import brands_for_user
+from governance import policies
+
+from .. import selectors
+
+
+def tower(request: HttpRequest) -> HttpResponse:
+    filters = selectors.TowerFilters.from_query(request.GET)
+    campaign_ids = selectors.tower_campaign_ids(request.user, filters)
+    page = Paginator(campaign_ids, settings.CONTROLTOWER_TOWER_PAGE_SIZE).get_page(filters.page)
+    context = {
+        "filters": filters,
+        "columns": selectors.tower_columns(filters),
+        "page": page,
+        "rows": selectors.tower_rows(page.object_list),
+        "summary": selectors.tower_summary(request.user),
+        "brands": brands_for_user(request.user),
+        "owners": selectors.tower_owners(request.user),
+        "phases": list(Phase),
+        # Managers and admins may bring in telemetry from platforms not connected here.
+        "can_upload_telemetry": policies.can_write_briefs(request.user),
+        "can_export_audit": policies.is_admin(request.user),
+    }
+    template = "controltower/tower.html"
+    if request.htmx and request.htmx.target == "tower-content":
+        template += "#tower-content"  # a resync after reconnecting, or a filter change
+    return render(request, template, context)
+
+
+def topnav(request: HttpRequest) -> HttpResponse:
+    """The navigation alone (with its approval counts), for a live page to resync."""
+    return render(request, "base.html#topnav")
+
+
+# --- Errors --------------------------------------------------------------------------
+# Under /api/ an error is JSON in the API's one error shape, whatever raised it (a URL no
+# route matches, say); everywhere else it is the site's page.
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "No such resource."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": "Something went wrong on our side; it is logged."}, status=500
+        )
+    return defaults.server_error(request)
