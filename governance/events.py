@@ -21,6 +21,7 @@ Events carry ids, never objects: a receiver reads what it needs, as it is now.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterable
 from functools import partial
 from typing import Any
@@ -69,6 +70,15 @@ phase_changed = Signal()
 #: ``user_ids``, ``campaign_id``, ``title``, ``body``, ``url``; optional ``approval_id``,
 #: ``flag_id``, ``slack``.
 people_to_notify = Signal()
+#: An agent's run stopped without its result (failed, or escalated): monitoring opens
+#: the escalation the rules call for, in the stop's transaction. Sent after the run's
+#: audit event with its campaign already locked, so the receiver may lock it again
+#: (lock order, ``governance.services``) and nothing new. ``campaign_id``,
+#: ``agent_run_id``, ``kind`` (what went wrong: retries_exhausted, spend_cap,
+#: malformed_output, model_unavailable, handoff_invalid, content_check…), ``summary``
+#: (the agent and why, as people read it), ``reason``, ``findings`` (what a content
+#: check found; ``()`` otherwise), ``actor`` (the agent's ``Actor``).
+agent_stopped = Signal()
 
 #: Something the outside world may subscribe to happened (see :data:`ANNOUNCEMENTS`).
 #: ``event``, ``brand_id``, ``data``.
@@ -130,8 +140,9 @@ def subscribers() -> Iterable[tuple[str, str]]:
     """``(event, receiver)`` for every connected receiver, for ``manage.py subscribers``."""
     for name, value in sorted(globals().items()):
         if isinstance(value, Signal):
-            for _key, ref in value.receivers:
-                receiver = ref() if callable(ref) and not hasattr(ref, "__code__") else ref
-                if receiver is None:
-                    continue
-                yield name, f"{receiver.__module__}.{receiver.__qualname__}"
+            for entry in value.receivers:
+                receiver = entry[1]
+                if isinstance(receiver, weakref.ReferenceType):
+                    receiver = receiver()
+                if receiver is not None:
+                    yield name, f"{receiver.__module__}.{receiver.__qualname__}"

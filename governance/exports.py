@@ -29,6 +29,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from . import policies
 from .domain.audit import GENESIS_HASH, ChainBreak, event_hash
 from .models import AuditEvent
+from .subjects import brand_model, campaign_model
 
 EXPORT_CHUNK_SIZE = 2000
 APPROVAL_OBJECT_TYPE = "approvals.approvalrequest"
@@ -195,9 +196,7 @@ def _moment(raw: str) -> datetime | None:
 
 
 def _brand_id(slug_or_id: str, user: Any) -> int | None:
-    from campaigns.models import Brand
-
-    brands = Brand.objects.all() if user is None else policies.visible_brands(user)
+    brands = brand_model().objects.all() if user is None else policies.visible_brands(user)
     # The slug first: a slug may itself be all digits.
     found = brands.filter(slug=slug_or_id).values_list("pk", flat=True).first()
     if found is None and slug_or_id.isdigit():
@@ -206,9 +205,7 @@ def _brand_id(slug_or_id: str, user: Any) -> int | None:
 
 
 def _campaign_exists(campaign_id: int, user: Any) -> bool:
-    from campaigns.models import Campaign
-
-    campaigns = Campaign.objects.filter(pk=campaign_id)
+    campaigns = campaign_model().objects.filter(pk=campaign_id)
     if user is not None:
         campaigns = campaigns.filter(brand__in=policies.visible_brands(user))
     return campaigns.exists()

@@ -18,7 +18,7 @@ Three rules keep that order true (issue 13: 43 deadlocks from ten briefs at once
 - **Nothing waits for a row lock after the first ``audit_record``.** A transaction
   holding the head that waits for a row closes a cycle with whoever holds the row and
   waits for the head. Lock what a later step will lock up front (e.g.
-  ``agents.services._stop`` locks the campaign before its audit event, because the
+  ``agents.services.runs._stop`` locks the campaign before its audit event, because the
   escalation after it locks the campaign too); new rows you just created are fine.
 - **Parent rows are locked FOR NO KEY UPDATE** (``select_for_update(no_key=True)``):
   brands, campaigns, runs, approval requests, policies. TRICKY: Django's foreign keys
