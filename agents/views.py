@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from approvals.autonomy import autonomy_changes, autonomy_overview
+from approvals.selectors import autonomy_changes, autonomy_overview
 from campaigns.selectors import campaigns_for_user
 from governance import policies
 from governance.domain.errors import DomainError, NotPermitted
@@ -38,7 +38,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, agent: str) -> HttpResponse:
     _require_access(request)
     known = agent in selectors.AGENTS
-    if not known and not selectors.runs_for_user(request.user).filter(agent=agent).exists():
+    if not known and not selectors.agent_has_runs(request.user, agent):
         raise Http404("There is no such agent.")
     (record,) = selectors.agent_records(request.user, agents=[agent])
     return render(

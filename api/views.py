@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Count, Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -20,28 +19,28 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.selectors import queue_for_user
 from approvals.services import approval_decide
 from campaigns import services as campaign_services
 from campaigns.domain.briefs import BriefSpec
 from campaigns.domain.phases import Phase
-from campaigns.models import OPEN_FLAG_STATES, Brand
-from campaigns.selectors import briefs_for_user, campaigns_for_user
+from campaigns.models import Brand
+from campaigns.selectors import campaigns_for_user
 from governance import exports as audit_exports
 from governance import policies
 from governance.domain.audit import Actor
 from integrations import exports
 from integrations.views import streamed
 from memory.models import MemoryEntry
+from memory.selectors import active_memory_entries
 from memory.services import memory_entry_create
-from monitoring.models import IngestionToken
+from monitoring.models import IngestionToken, TelemetrySource
+from monitoring.services import TelemetryInvalid, telemetry_ingest
 
+from . import selectors
 from . import serializers as s
 from .auth import ApiTokenAuthentication, HasScope, scopes_of
 from .ingestion import IngestionTokenAuthentication
-from .models import ApiToken
-from .selectors import tokens_manageable_by
 from .tokens import api_token_create, api_token_revoke
 
 ERRORS = {
@@ -69,13 +68,12 @@ class MeView(Base):
     @extend_schema(responses={200: s.MeSerializer, **errors()}, summary="Who the token acts for")
     def get(self, request: Any) -> Response:
         user = request.user
-        brands = Brand.objects.filter(pk__in=policies.visible_brand_ids(user)).order_by("slug")
         return Response(
             s.MeSerializer(
                 {
                     "username": user.get_username(),
                     "roles": sorted(r.value for r in policies.roles_of(user)),
-                    "brands": list(brands.values_list("slug", flat=True)),
+                    "brands": selectors.brand_slugs_visible_to(user),
                     "scopes": scopes_of(request),
                 }
             ).data
@@ -83,24 +81,6 @@ class MeView(Base):
 
 
 # --- Campaigns -------------------------------------------------------------------------
-
-
-def _campaigns(user: Any):
-    return (
-        campaigns_for_user(user)
-        .select_related("brand", "owner")
-        .annotate(
-            open_flag_count=Count(
-                "anomaly_flags", filter=Q(anomaly_flags__state__in=OPEN_FLAG_STATES), distinct=True
-            ),
-            pending_approval_count=Count(
-                "approval_requests",
-                filter=Q(approval_requests__status=ApprovalStatus.PENDING),
-                distinct=True,
-            ),
-        )
-        .order_by("-updated_at", "-id")
-    )
 
 
 @extend_schema(
@@ -117,22 +97,17 @@ class CampaignList(generics.ListAPIView):
     serializer_class = s.CampaignSerializer
 
     def get_queryset(self):
-        campaigns = _campaigns(self.request.user)
         brand = self.request.query_params.get("brand")
         phase = self.request.query_params.get("phase")
         if phase is not None and phase not in Phase.__members__.values():
             raise ValidationError({"phase": [f"Choose from {', '.join(Phase)}."]})
-        if brand:
-            campaigns = campaigns.filter(brand__slug=brand)
-        if phase:
-            campaigns = campaigns.filter(phase=phase)
-        return campaigns
+        return selectors.campaigns_for_api(self.request.user, brand=brand, phase=phase)
 
 
 class CampaignDetail(Base):
     @extend_schema(responses={200: s.CampaignSerializer, **errors(404)}, summary="One campaign")
     def get(self, request: Any, pk: int) -> Response:
-        campaign = get_object_or_404(_campaigns(request.user), pk=pk)
+        campaign = get_object_or_404(selectors.campaigns_for_api(request.user), pk=pk)
         return Response(s.CampaignSerializer(campaign).data)
 
 
@@ -160,7 +135,9 @@ class _PhaseChange(Base):
             reason=body.validated_data["reason"],
         )
         return Response(
-            s.CampaignSerializer(get_object_or_404(_campaigns(request.user), pk=pk)).data
+            s.CampaignSerializer(
+                get_object_or_404(selectors.campaigns_for_api(request.user), pk=pk)
+            ).data
         )
 
 
@@ -197,7 +174,7 @@ class BriefList(generics.ListAPIView):
     serializer_class = s.BriefSerializer
 
     def get_queryset(self):
-        return briefs_for_user(self.request.user).select_related("brand").order_by("-created_at")
+        return selectors.briefs_for_api(self.request.user)
 
     @extend_schema(responses={200: s.BriefSerializer(many=True), **errors()}, summary="Briefs")
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Response:
@@ -212,9 +189,7 @@ class BriefList(generics.ListAPIView):
         body = s.BriefCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
-        brand = Brand.objects.filter(
-            slug=data.pop("brand"), pk__in=policies.visible_brand_ids(request.user)
-        ).first()
+        brand = selectors.brand_for_user_by_slug(request.user, data.pop("brand"))
         if brand is None:
             raise ValidationError({"brand": ["No such brand (for you)."]})
         as_template = data.pop("as_template")
@@ -258,10 +233,7 @@ class ApprovalDecide(Base):
         summary="Approve, reject or send back a request in your queue",
     )
     def post(self, request: Any, pk: int) -> Response:
-        visible = ApprovalRequest.objects.filter(
-            brand_id__in=policies.visible_brand_ids(request.user)
-        )
-        approval = get_object_or_404(visible, pk=pk)
+        approval = get_object_or_404(selectors.approvals_visible_to(request.user), pk=pk)
         body = s.DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         decision = body.validated_data["decision"]
@@ -273,10 +245,7 @@ class ApprovalDecide(Base):
             note=body.validated_data["note"],
             edited_payload=body.validated_data["edited_payload"],
         )
-        decided = ApprovalRequest.objects.select_related("brand", "decision", "decided_by").get(
-            pk=decided.pk
-        )
-        return Response(s.ApprovalSerializer(decided).data)
+        return Response(s.ApprovalSerializer(selectors.approval_as_decided(decided.pk)).data)
 
 
 # --- Brand memory ----------------------------------------------------------------------
@@ -286,9 +255,7 @@ class MemoryEntries(Base):
     scopes = {"GET": "read", "POST": "write"}
 
     def _brand(self, request: Any, slug: str) -> Brand:
-        return get_object_or_404(
-            Brand.objects.filter(pk__in=policies.visible_brand_ids(request.user)), slug=slug
-        )
+        return get_object_or_404(selectors.brands_visible_to(request.user), slug=slug)
 
     @extend_schema(
         responses={200: s.MemoryEntrySerializer(many=True), **errors(404)},
@@ -296,8 +263,7 @@ class MemoryEntries(Base):
     )
     def get(self, request: Any, slug: str) -> Response:
         brand = self._brand(request, slug)
-        entries = MemoryEntry.objects.filter(brand=brand, status="active").order_by("kind", "pk")
-        return Response([_entry(e) for e in entries])
+        return Response([_entry(e) for e in active_memory_entries(brand.pk)])
 
     @extend_schema(
         request=s.MemoryEntryCreateSerializer,
@@ -421,9 +387,6 @@ class TelemetryEvents(APIView):
         summary="Report a batch of delivery (all or nothing, idempotent by event id)",
     )
     def post(self, request: Any) -> Response:
-        from monitoring.models import TelemetrySource
-        from monitoring.services import TelemetryInvalid, telemetry_ingest
-
         length = request.headers.get("Content-Length") or "0"
         if not length.isdigit() or int(length) > MAX_TELEMETRY_BYTES:
             return Response(
@@ -439,7 +402,7 @@ class TelemetryEvents(APIView):
         brand_id = request.auth.brand_id if isinstance(request.auth, IngestionToken) else None
         if brand_id is None:
             slug = body.get("brand")
-            brand = Brand.objects.filter(slug=slug if isinstance(slug, str) else "").first()
+            brand = selectors.brand_by_slug(slug if isinstance(slug, str) else "")
             if brand is None or not policies.can_upload_telemetry(request.user, brand):
                 raise ValidationError({"brand": ["Name a brand you may post telemetry for."]})
             brand_id = brand.pk
@@ -476,7 +439,7 @@ class Tokens(Base):
 
     @extend_schema(responses={200: s.TokenSerializer(many=True), **errors()}, summary="Your tokens")
     def get(self, request: Any) -> Response:
-        tokens = ApiToken.objects.filter(user=request.user).select_related("user")
+        tokens = selectors.tokens_of(request.user)
         return Response(s.TokenSerializer(tokens, many=True).data)
 
     @extend_schema(
@@ -507,6 +470,6 @@ class TokenRevoke(Base):
 
     @extend_schema(responses={204: None, **errors(404)}, summary="Revoke a token")
     def delete(self, request: Any, pk: int) -> Response:
-        token = get_object_or_404(tokens_manageable_by(request.user), pk=pk)
+        token = get_object_or_404(selectors.tokens_manageable_by(request.user), pk=pk)
         api_token_revoke(token_id=token.pk, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

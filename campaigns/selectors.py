@@ -29,6 +29,7 @@ from .models import (
     Brand,
     Brief,
     Campaign,
+    CampaignHold,
     PerformanceSample,
     SlaEvaluation,
     SlaKind,
@@ -55,10 +56,18 @@ def briefs_for_user(user: Any, *, templates: bool | None = None) -> QuerySet[Bri
 
 
 def campaign_phase_history(campaign: Campaign) -> QuerySet[AuditEvent]:
-    """Phase changes of one campaign, oldest first, from the audit trail."""
-    return AuditEvent.objects.filter(campaign=campaign, action="campaign.phase_changed").order_by(
-        "seq"
+    """Phase changes of one campaign, oldest first, from the audit trail, with who made
+    each (the page names them)."""
+    return (
+        AuditEvent.objects.filter(campaign=campaign, action="campaign.phase_changed")
+        .order_by("seq")
+        .select_related("actor_user")
     )
+
+
+def campaign_holds(campaign: Campaign) -> QuerySet[CampaignHold]:
+    """The campaign's holds, resolved or not (the caller has checked it may see it)."""
+    return campaign.holds.all()
 
 
 # --- One campaign's page: charts, activity, approvals, flags, SLAs -----------------

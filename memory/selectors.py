@@ -246,3 +246,24 @@ def claim_row(claim: Claim, *, today: date | None = None) -> ClaimRow:
         status=claim.status, expires_on=claim.expires_on, today=today, notice_days=days
     )
     return ClaimRow(claim, state, (claim.expires_on - today).days)
+
+
+def active_memory_entries(brand_id: int) -> QuerySet[MemoryEntry]:
+    """The brand's live memory, by kind then age (the API's ``GET …/memory``)."""
+    return _active_entries(brand_id).order_by("kind", "pk")
+
+
+def brand_memory_entries(brand: Any) -> QuerySet[MemoryEntry]:
+    """Every entry of the brand, live or retired (the caller has checked it may see it)."""
+    return MemoryEntry.objects.filter(brand=brand)
+
+
+def brand_claims(brand: Any) -> QuerySet[Claim]:
+    """Every claim of the brand, in any state (the caller has checked it may see it)."""
+    return Claim.objects.filter(brand=brand)
+
+
+def brand_claims_to_decide(brand: Any) -> QuerySet[Claim]:
+    """The brand's claims with their brand joined: a review or withdrawal answers with the
+    claim's row and its brand's registry."""
+    return brand_claims(brand).select_related("brand")

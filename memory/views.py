@@ -99,7 +99,7 @@ def entry_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _entry(brand: Brand, pk: int) -> MemoryEntry:
-    return get_object_or_404(MemoryEntry.objects.filter(brand=brand), pk=pk)
+    return get_object_or_404(selectors.brand_memory_entries(brand), pk=pk)
 
 
 def _entry_page(
@@ -236,7 +236,7 @@ def claim_create(request: HttpRequest, slug: str) -> HttpResponse:
     if renews_id:
         if not renews_id.isdigit():
             raise Http404("No such claim.")
-        renews = get_object_or_404(Claim.objects.filter(brand=brand), pk=renews_id)
+        renews = get_object_or_404(selectors.brand_claims(brand), pk=renews_id)
     initial = ClaimForm.initial_from(renews) if renews else {}
     form = ClaimForm(request.POST or None, brand=brand, initial=initial)
     status = 200
@@ -289,7 +289,7 @@ def _claim_response(
 @require_POST
 def claim_review(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     brand = _brand(request, slug)
-    claim = get_object_or_404(Claim.objects.filter(brand=brand).select_related("brand"), pk=pk)
+    claim = get_object_or_404(selectors.brand_claims_to_decide(brand), pk=pk)
     form = ClaimReviewForm(request.POST)
     if not form.is_valid():
         return _claim_response(request, claim, error="Choose approve or reject.")
@@ -318,7 +318,7 @@ def claim_review(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 def claim_retire(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     brand = _brand(request, slug)
-    claim = get_object_or_404(Claim.objects.filter(brand=brand).select_related("brand"), pk=pk)
+    claim = get_object_or_404(selectors.brand_claims_to_decide(brand), pk=pk)
     form = ClaimRetireForm(request.POST)
     if not form.is_valid():
         return _claim_response(request, claim, error="Say why the claim is withdrawn.")

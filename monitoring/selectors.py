@@ -22,6 +22,7 @@ from campaigns.domain.anomalies import (
 from campaigns.domain.metrics import METRICS, Direction, Metric, MetricSpec, format_value
 from campaigns.domain.performance import BandPoint
 from campaigns.models import OPEN_FLAG_STATES, AnomalyFlag, Campaign
+from campaigns.selectors import campaigns_for_user
 from governance import policies
 
 from .domain.escalation import TIER_LABELS, Reason, chain_from_json
@@ -33,6 +34,8 @@ from .models import (
     EscalationStatus,
     Notification,
     Silence,
+    TelemetryImport,
+    TelemetryImportStatus,
 )
 
 
@@ -338,3 +341,52 @@ def _hours_to_judge(config: DetectorConfig, points: list[BacktestPoint], *, obse
     missing = config.min_samples + 1 - len(points)
     per_point = observed / len(points) if points else 1.0
     return max(1, math.ceil(missing * per_point))
+
+
+# --- What a person may act on (the pages' buttons) -------------------------------------
+
+
+def escalations_visible_to(user: Any) -> QuerySet[Escalation]:
+    """The escalations of the campaigns ``user`` may see (the service decides who acts)."""
+    visible = campaigns_for_user(user).values("pk")
+    return Escalation.objects.filter(campaign__in=visible)
+
+
+def breakers_visible_to(user: Any) -> QuerySet[CircuitBreaker]:
+    """The circuit breakers of the campaigns ``user`` may see."""
+    visible = campaigns_for_user(user).values("pk")
+    return CircuitBreaker.objects.filter(campaign__in=visible)
+
+
+def silences_visible_to(user: Any) -> QuerySet[Silence]:
+    """The silences of the brands ``user`` may see."""
+    return Silence.objects.filter(brand_id__in=policies.visible_brand_ids(user))
+
+
+def pending_imports_of(user: Any, brands: list[Any]) -> QuerySet[TelemetryImport]:
+    """``user``'s own uploads still waiting for confirmation, on ``brands`` only: someone
+    else's upload does not exist for them."""
+    return TelemetryImport.objects.filter(
+        uploaded_by=user, brand__in=brands, status=TelemetryImportStatus.PENDING
+    )
+
+
+def agent_operations(*, brand_id: int, agent: str, slas: tuple[str, ...], since: Any) -> Any:
+    """What an agent answers for in operations at a brand since ``since``: escalations its
+    runs caused, breaches of its SLAs (``slas``), an SLA whose error budget it spent.
+    Approvals' track records ask it (registered in ``monitoring.subscribers``)."""
+    from approvals.selectors import Operations
+
+    from .models import Escalation, SlaEvaluation
+
+    incidents = Escalation.objects.filter(
+        campaign__brand_id=brand_id, agent_run__agent=agent, opened_at__gte=since
+    ).count()
+    evaluations = SlaEvaluation.objects.filter(
+        campaign__brand_id=brand_id, sla__in=slas, evaluated_at__gte=since
+    )
+    return Operations(
+        incidents=incidents,
+        sla_breaches=evaluations.filter(status="breached").count(),
+        error_budget_burned=evaluations.filter(error_budget__startswith="budget spent").exists(),
+    )

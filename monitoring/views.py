@@ -20,17 +20,8 @@ from governance.domain.errors import DomainError, NotPermitted
 from . import selectors, services
 from .domain.telemetry import MAX_ROWS, REQUIRED, csv_header
 from .forms import ResolveForm, ResumeSurfaceForm, SilenceForm, TelemetryUploadForm
-from .models import (
-    CircuitBreaker,
-    Escalation,
-    Silence,
-    TelemetryImport,
-    TelemetryImportStatus,
-)
+from .models import Escalation
 from .services import imports as telemetry_imports
-
-#: Bytes per posted batch (50,000 events of ~300 bytes of JSON).
-
 
 # --- People's pages --------------------------------------------------------------------
 
@@ -60,8 +51,7 @@ def escalations(request: HttpRequest) -> HttpResponse:
 
 
 def _escalation_for(request: HttpRequest, pk: int) -> Escalation:
-    visible = campaigns_for_user(request.user).values("pk")
-    return get_object_or_404(Escalation.objects.filter(campaign__in=visible), pk=pk)
+    return get_object_or_404(selectors.escalations_visible_to(request.user), pk=pk)
 
 
 def _back(request: HttpRequest, campaign_id: int, anchor: str) -> HttpResponse:
@@ -146,8 +136,7 @@ def silence_create(request: HttpRequest, campaign_pk: int) -> HttpResponse:
 
 @require_POST
 def silence_end(request: HttpRequest, pk: int) -> HttpResponse:
-    brands = policies.visible_brand_ids(request.user)
-    silence = get_object_or_404(Silence.objects.filter(brand_id__in=brands), pk=pk)
+    silence = get_object_or_404(selectors.silences_visible_to(request.user), pk=pk)
     try:
         services.silence_end(silence_id=silence.pk, user=request.user)
     except NotPermitted as exc:
@@ -162,8 +151,7 @@ def silence_end(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def breaker_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    visible = campaigns_for_user(request.user).values("pk")
-    breaker = get_object_or_404(CircuitBreaker.objects.filter(campaign__in=visible), pk=pk)
+    breaker = get_object_or_404(selectors.breakers_visible_to(request.user), pk=pk)
     form = ResumeSurfaceForm(request.POST)
     justification = form.data.get("justification", "")
     try:
@@ -224,14 +212,7 @@ def telemetry_upload(request: HttpRequest) -> HttpResponse:
 def telemetry_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     """Ingest the previewed file. Someone else's upload does not exist for this user."""
     brands = _upload_brands(request)
-    pending = get_object_or_404(
-        TelemetryImport.objects.filter(
-            uploaded_by=request.user,
-            brand__in=brands,
-            status=TelemetryImportStatus.PENDING,
-        ),
-        pk=pk,
-    )
+    pending = get_object_or_404(selectors.pending_imports_of(request.user, brands), pk=pk)
     try:
         record, result = telemetry_imports.telemetry_import_confirm(
             import_id=pending.pk, user=request.user
@@ -270,6 +251,3 @@ def _upload_brands(request: HttpRequest) -> list[Any]:
     if not brands:
         raise PermissionDenied("Telemetry uploads are for managers and admins of a brand.")
     return brands
-
-
-# --- The machine endpoint --------------------------------------------------------------

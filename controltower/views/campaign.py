@@ -38,7 +38,7 @@ def _detail_context(request: HttpRequest, campaign, *, error: str = "") -> dict:
         "work": status.work,
         "pacing": status.pacing,
         "brief": campaign.brief,
-        "history": selectors.campaign_phase_history(campaign).select_related("actor_user"),
+        "history": selectors.campaign_phase_history(campaign),
         "can_change_phase": policies.can_change_phase(request.user, campaign),
         "is_admin": policies.is_admin(request.user),
         "targets": [(t, needs_reason(current, t)) for t in targets],
@@ -52,7 +52,7 @@ def _insights_context(campaign) -> dict:
     currency = campaign.brand.currency
     spend = selectors.campaign_spend_series(campaign)
     metric = selectors.campaign_metric_series(campaign)
-    anomalies = selectors.campaign_anomaly_markers(campaign)
+    anomalies = monitoring.campaign_anomaly_markers(campaign)
     # Read whether or not there is a chart, so the page costs the same queries either way.
     band = monitoring.campaign_expected_band(campaign, metric.metric)
     pacing_chart = performance_chart = None
@@ -82,14 +82,14 @@ def _insights_context(campaign) -> dict:
         "backtest_form": BacktestForm(
             initial={"metric": metric.metric if metric.metric in METRICS else Metric.CPA}
         ),
-        "open_flags": selectors.campaign_open_flags(campaign),
+        "open_flags": monitoring.campaign_open_flags(campaign),
         "flags": monitoring.campaign_flags(campaign),
         "paused_surfaces": monitoring.open_breakers(campaign),
         "escalations": monitoring.campaign_escalations(campaign),
         "silences": monitoring.campaign_silences(campaign),
         "silence_form": SilenceForm(),
         "experiments": campaign_experiments(campaign.pk),
-        "sla_evaluations": selectors.campaign_latest_sla(campaign),
+        "sla_evaluations": monitoring.campaign_latest_sla(campaign),
         "approvals": campaign_approvals(campaign),
         "activity": selectors.campaign_recent_activity(campaign),
         "agent_work": campaign_agent_work(campaign.pk, currency=campaign.brand.currency),
@@ -103,7 +103,7 @@ def _live_context(request: HttpRequest, campaign) -> dict:
         "flags": monitoring.campaign_flags(campaign),
         "paused_surfaces": monitoring.open_breakers(campaign),
         "escalations": monitoring.campaign_escalations(campaign),
-        "sla_evaluations": selectors.campaign_latest_sla(campaign),
+        "sla_evaluations": monitoring.campaign_latest_sla(campaign),
         "approvals": campaign_approvals(campaign),
     }
 
@@ -209,7 +209,7 @@ def campaign_transition(request: HttpRequest, pk: int) -> HttpResponse:
 def hold_resolve(request: HttpRequest, pk: int, hold_pk: int) -> HttpResponse:
     """A person decides about a hold ("go ahead without Search ads"), from the page."""
     campaign = get_object_or_404(selectors.campaigns_for_user(request.user), pk=pk)
-    hold = get_object_or_404(campaign.holds, pk=hold_pk)
+    hold = get_object_or_404(selectors.campaign_holds(campaign), pk=hold_pk)
     try:
         services.hold_resolve(
             hold_id=hold.pk,
