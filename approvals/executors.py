@@ -34,7 +34,7 @@ def _validate_autonomy(payload: Mapping[str, Any]) -> None:
 def _adjust_autonomy(
     campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
 ) -> None:
-    from .autonomy import autonomy_step_apply
+    from .services import autonomy_step_apply
 
     autonomy_step_apply(
         brand_id=campaign.brand_id,

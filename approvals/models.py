@@ -232,7 +232,7 @@ class LinkDecision(models.TextChoices):
 
 
 class ApprovalLinkUse(models.Model):
-    """A signed approval link (``approvals.links``) that has been used: its nonce, once.
+    """A signed approval link (``approvals.services.links``) that has been used: its nonce, once.
 
     The unique nonce is what makes a link single-use: a second use, even one racing the
     first on another connection, fails on the constraint and is told the link was used.

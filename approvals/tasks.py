@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from .services import approval_timers_sweep
+from .services import approval_timers_sweep, autonomy_review
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +40,6 @@ def sweep_timers() -> None:
 @shared_task(name="approvals.review_autonomy", acks_late=True, time_limit=600)
 def review_autonomy() -> None:
     """Beat's tick: agents' track records, narrowing at once, recommending widenings."""
-    from .autonomy import autonomy_review
-
     autonomy_review()
 
 

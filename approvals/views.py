@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -18,9 +16,10 @@ from governance.domain.actions import ActionType
 from governance.domain.errors import DomainError, NotPermitted
 
 from . import cards, selectors, services
+from .domain.links import LinkExpired, LinkInvalid, LinkTampered, LinkUsed
 from .domain.policy import LOW_RISK_ACTIONS, policy_from_json
 from .forms import PolicyForm
-from .models import ApprovalRequest, ApprovalStatus, DelegationPolicy, PolicyStatus
+from .models import ApprovalRequest, ApprovalStatus, PolicyStatus
 
 _LOOK_UP = object()  # "find the previous version yourself" (a page passes them in bulk)
 
@@ -97,7 +96,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def bulk_approve(request: HttpRequest) -> HttpResponse:
     ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
-    chosen = list(_visible(request).filter(pk__in=ids))
+    chosen = list(selectors.approvals_visible_to(request.user, ids=ids))
     kinds = {a.action_type for a in chosen}
     if not chosen:
         messages.error(request, "Select the items to approve.")
@@ -120,10 +119,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 def _visible(request: HttpRequest):
     # Items of brands the user cannot see (nor a reviewer who delegated to them) do not
     # exist for them (404).
-    user = request.user
-    return ApprovalRequest.objects.filter(
-        Q(brand_id__in=policies.visible_brand_ids(user)) | policies.queue_scope(user)
-    ).select_related("campaign", "brand", "decision", "decided_by", "claimed_by")
+    return selectors.approvals_visible_to(request.user)
 
 
 @require_POST
@@ -139,11 +135,7 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
                 approval_id=approval.pk, user=request.user, to_user=None
             )
         elif action == "reassign":
-            to_user = (
-                get_user_model()
-                .objects.filter(username=request.POST.get("to", ""), is_active=True)
-                .first()
-            )
+            to_user = selectors.active_user_named(request.POST.get("to", ""))
             if to_user is None:
                 raise DomainError("No active user by that name.")
             approval = services.approval_reassign(
@@ -165,17 +157,11 @@ def away(request: HttpRequest) -> HttpResponse:
 
     from django.utils import timezone
 
-    from governance.models import ReviewDelegation
-
     if not policies.roles_of(request.user):
         raise PermissionDenied("You have no approval queue.")
     error, status = "", 200
     if request.method == "POST":
-        delegate = (
-            get_user_model()
-            .objects.filter(username=request.POST.get("delegate", ""), is_active=True)
-            .first()
-        )
+        delegate = selectors.active_user_named(request.POST.get("delegate", ""))
         try:
             start = datetime.fromisoformat(request.POST.get("starts", ""))
             end = datetime.fromisoformat(request.POST.get("ends", ""))
@@ -194,18 +180,11 @@ def away(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"{delegate.get_username()} decides for you then.")
                 return redirect("approvals:away")
+    given, received = selectors.review_delegations_of(request.user)
     return render(
         request,
         "approvals/away.html",
-        {
-            "error": error,
-            "given": ReviewDelegation.objects.filter(reviewer=request.user).select_related(
-                "delegate"
-            )[:10],
-            "received": ReviewDelegation.objects.filter(delegate=request.user).select_related(
-                "reviewer"
-            )[:10],
-        },
+        {"error": error, "given": given, "received": received},
         status=status,
     )
 
@@ -231,29 +210,21 @@ def _require_admin(request: HttpRequest) -> None:
 
 def policy_list(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
-    from campaigns.models import Brand
-
-    brands = []
-    for brand in Brand.objects.order_by("name"):
-        row, policy = selectors.policy_in_force(brand.pk)
-        brands.append({"brand": brand, "row": row, "version": policy.version})
-    proposals = DelegationPolicy.objects.filter(status=PolicyStatus.PROPOSED).select_related(
-        "brand", "created_by"
+    return render(
+        request,
+        "approvals/policies.html",
+        {"brands": selectors.policy_brands_in_force(), "proposals": selectors.policy_proposals()},
     )
-    return render(request, "approvals/policies.html", {"brands": brands, "proposals": proposals})
 
 
 def policy_edit(request: HttpRequest, brand_id: int) -> HttpResponse:
-    from campaigns.models import Brand
-
-    return _policy_edit(request, get_object_or_404(Brand, pk=brand_id), campaign=None)
+    brand = get_object_or_404(selectors.policy_brands(), pk=brand_id)
+    return _policy_edit(request, brand, campaign=None)
 
 
 def campaign_policy_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """A campaign's own override of its brand's policy (e.g. a riskier launch)."""
-    from campaigns.models import Campaign
-
-    campaign = get_object_or_404(Campaign.objects.select_related("brand"), pk=campaign_id)
+    campaign = get_object_or_404(selectors.policy_campaigns(), pk=campaign_id)
     return _policy_edit(request, campaign.brand, campaign=campaign)
 
 
@@ -303,9 +274,7 @@ def _policy_edit(request: HttpRequest, brand: Any, *, campaign: Any) -> HttpResp
 
 def policy_proposal(request: HttpRequest, pk: int) -> HttpResponse:
     _require_admin(request)
-    proposal = get_object_or_404(
-        DelegationPolicy.objects.select_related("brand", "created_by", "decided_by"), pk=pk
-    )
+    proposal = get_object_or_404(selectors.policy_versions(), pk=pk)
     _, current = selectors.policy_in_force(proposal.brand_id, proposal.campaign_id)
     proposed = policy_from_json(proposal.version, proposal.rules)
     error = ""
@@ -352,30 +321,28 @@ def policy_proposal(request: HttpRequest, pk: int) -> HttpResponse:
 def link(request: HttpRequest, token: str) -> HttpResponse:
     """A signed link from a notification. GET shows the request's card and what the link
     will do — and never decides (mail scanners prefetch links); POST confirms."""
-    from . import links
-
     try:
-        linked = links.approval_link_read(token)
-    except links.LinkUsed as exc:
+        linked = selectors.approval_link_read(token)
+    except LinkUsed as exc:
         # Who used it is only for people who can see the request at all.
         get_object_or_404(_visible(request), pk=exc.approval_id)
         return _link_page(request, error=str(exc), status=410)
-    except links.LinkTampered as exc:
+    except LinkTampered as exc:
         return _link_page(request, error=str(exc), status=400)
-    except links.LinkInvalid as exc:
+    except LinkInvalid as exc:
         return _link_page(request, error=str(exc), status=410)
     approval = get_object_or_404(_visible(request), pk=linked.approval.pk)
-    refusal = links.link_refusal(linked, request.user)
+    refusal = selectors.link_refusal(linked, request.user)
     if refusal:
         return _link_page(request, approval=approval, linked=linked, error=refusal, status=403)
     if request.method != "POST":
         return _link_page(request, approval=approval, linked=linked)
     note = request.POST.get("note", "")
     try:
-        approval = links.approval_link_use(token=token, user=request.user, note=note)
-    except (links.LinkExpired, links.LinkUsed) as exc:
+        approval = services.approval_link_use(token=token, user=request.user, note=note)
+    except (LinkExpired, LinkUsed) as exc:
         return _link_page(request, approval=approval, error=str(exc), status=410)
-    except links.LinkTampered as exc:
+    except LinkTampered as exc:
         return _link_page(request, error=str(exc), status=400)
     except NotPermitted as exc:
         return _link_page(request, approval=approval, linked=linked, error=str(exc), status=403)

@@ -79,6 +79,14 @@ people_to_notify = Signal()
 #: (the agent and why, as people read it), ``reason``, ``findings`` (what a content
 #: check found; ``()`` otherwise), ``actor`` (the agent's ``Actor``).
 agent_stopped = Signal()
+#: An approval request no longer waits for its reviewers (answered, or moved to another
+#: queue): monitoring marks their "waiting for you" notices read. ``approval_id``.
+approval_settled = Signal()
+#: Legal approved a claim in a brand's registry (after the claim's audit event): approvals
+#: sends on the requests that waited for legal only because of claims now approved —
+#: without waiting for any row lock (lock order, ``governance.services``). ``brand_id``,
+#: ``actor`` (an ``Actor``). Each receiver answers with the ids of the requests it moved.
+claims_cleared = Signal()
 
 #: Something the outside world may subscribe to happened (see :data:`ANNOUNCEMENTS`).
 #: ``event``, ``brand_id``, ``data``.
@@ -97,9 +105,10 @@ ANNOUNCEMENTS: dict[str, str] = {
 }
 
 
-def announce(signal: Signal, **ids: Any) -> None:
-    """Tell the receivers of ``signal`` now, inside the current transaction."""
-    signal.send(sender=None, **ids)
+def announce(signal: Signal, **ids: Any) -> list[Any]:
+    """Tell the receivers of ``signal`` now, inside the current transaction. What each
+    receiver returned, in the order they were connected (most return None)."""
+    return [answer for _receiver, answer in signal.send(sender=None, **ids)]
 
 
 def announce_on_commit(signal: Signal, **ids: Any) -> None:

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from campaigns.models import Brand
-from governance import policies
+from governance import events, policies
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError, NotPermitted
 from governance.services import audit_record
@@ -502,12 +502,12 @@ def claim_review(
         )
         claim.moved_requests = []
         if approve:
-            # Drafts waiting for legal only because of this claim need legal no more.
-            from approvals.services import approvals_reconsider_claims
-
-            claim.moved_requests = approvals_reconsider_claims(
-                brand_id=claim.brand_id, actor=Actor.for_user(reviewer)
+            # Drafts waiting for legal only because of this claim need legal no more
+            # (approvals sends them on, here in this transaction; the ids it moved).
+            moved = events.announce(
+                events.claims_cleared, brand_id=claim.brand_id, actor=Actor.for_user(reviewer)
             )
+            claim.moved_requests = [pk for ids in moved if ids for pk in ids]
     return claim
 
 

@@ -89,3 +89,26 @@ def _notify(
         flag_id=flag_id,
         slack=slack,
     )
+
+
+# --- Approvals: settled requests, and the operations half of agents' track records -------
+
+
+@receiver(events.approval_settled)
+def _settle_approval_notices(sender: Any, *, approval_id: int, **kwargs: Any) -> None:
+    """Nothing waits for the request's reviewers any more: their notices about it are read
+    (in the transaction that answered or moved it)."""
+    from .services.notify import notifications_settle_approval
+
+    notifications_settle_approval(approval_id=approval_id)
+
+
+def _register_agent_operations() -> None:
+    from approvals.selectors import operations_source_register
+
+    from .selectors import agent_operations
+
+    operations_source_register(agent_operations)
+
+
+_register_agent_operations()

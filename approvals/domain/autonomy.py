@@ -36,6 +36,18 @@ from .policy import Mode
 #: The modes autonomy moves along, from most to least bounded.
 LADDER: tuple[Mode, ...] = (Mode.RECOMMEND_ONLY, Mode.NEEDS_APPROVAL, Mode.ACT_ALONE)
 
+#: The SLAs that are each agent's own work (every agent answers for completion and for
+#: how often people step in).
+AGENT_SLAS: dict[str, tuple[str, ...]] = {
+    "planner": ("response_time",),
+    "content": ("draft_time", "qa_pass_rate", "policy_escalation"),
+    "distribution": ("budget_pacing",),
+    "performance": ("notify_time",),
+}
+SHARED_SLAS = ("completion_rate", "exception_rate")
+#: Action types autonomy never moves: what agents may do to the policy itself.
+UNEARNABLE = (ActionType.CHANGE_POLICY, ActionType.ADJUST_AUTONOMY)
+
 Direction = Literal["widen", "narrow"]
 
 

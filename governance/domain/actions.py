@@ -19,7 +19,7 @@ class ActionType(StrEnum):
     UPDATE_BRAND_MEMORY = "update_brand_memory"
     CHANGE_POLICY = "change_policy"
     # The system, from an agent's track record, recommending one more step of autonomy
-    # for an action type (``approvals.autonomy``): an admin decides.
+    # for an action type (``approvals.services.autonomy``): an admin decides.
     ADJUST_AUTONOMY = "adjust_autonomy"
 
     @property

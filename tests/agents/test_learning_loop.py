@@ -249,9 +249,8 @@ def drafts_approved(campaign, reviewer, n):
 def test_an_earned_widening_is_recommended_and_changes_nothing_until_an_admin_approves(
     live, manager, admin_user, brand_a
 ):
-    from approvals.autonomy import autonomy_review
     from approvals.domain.autonomy import EarningRules
-    from approvals.services import active_policy
+    from approvals.services import active_policy, autonomy_review
 
     others = [
         CampaignFactory(brief__brand=brand_a, brief__created_by=manager, phase=Phase.MONITORING)
@@ -291,8 +290,7 @@ def test_an_earned_widening_is_recommended_and_changes_nothing_until_an_admin_ap
 
 def test_an_incident_steps_an_agent_down_at_once(live, manager, brand_a):
     from agents.services import agent_run_claim, agent_run_escalate, agent_work_request
-    from approvals.autonomy import autonomy_review
-    from approvals.services import active_policy
+    from approvals.services import active_policy, autonomy_review
 
     set_rule(brand_a, ActionType.PUBLISH_CONTENT, Rule(Mode.ACT_ALONE))
     from approvals.services import action_propose

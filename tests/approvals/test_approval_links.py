@@ -20,10 +20,11 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from approvals import links
+from approvals import selectors
 from approvals.domain.decisions import content_hash
+from approvals.domain.links import LinkExpired, LinkNotYours, LinkTampered, LinkUsed
 from approvals.models import ApprovalLinkUse, ApprovalRequest
-from approvals.services import action_propose, review_delegate
+from approvals.services import action_propose, approval_link_use, review_delegate
 from governance.domain.audit import Actor
 from governance.domain.roles import Role
 from governance.models import AuditEvent
@@ -112,7 +113,7 @@ def test_a_new_request_tells_each_reviewer_with_their_own_links_and_posts_once(
         found = links_in(note.body)
         assert set(found) == {"approve", "reject"}
         for verb, path in found.items():
-            linked = links.approval_link_read(token_of(path))
+            linked = selectors.approval_link_read(token_of(path))
             assert (linked.approval, linked.decision, linked.reviewer_id) == (
                 approval,
                 verb,
@@ -127,12 +128,12 @@ def test_a_new_request_tells_each_reviewer_with_their_own_links_and_posts_once(
     slack = NotificationDelivery.objects.get(channel="slack")
     assert slack.target == WEBHOOK and slack.status == "pending"
     for verb, path in slack_links().items():
-        linked = links.approval_link_read(token_of(path))
+        linked = selectors.approval_link_read(token_of(path))
         assert (linked.decision, linked.reviewer_id) == (verb, None)
     # Every link is its own: four personal ones and two shared, six nonces.
     tokens = [*links_for(manager).values(), *links_for(manager_2).values()]
     tokens += list(slack_links().values())
-    assert len({links.approval_link_read(token_of(t)).nonce for t in tokens}) == 6
+    assert len({selectors.approval_link_read(token_of(t)).nonce for t in tokens}) == 6
 
 
 def test_no_webhook_no_post(campaign_a, manager):
@@ -270,8 +271,8 @@ def test_a_link_used_twice_decides_once(login, campaign_a, manager):
     assert ApprovalLinkUse.objects.count() == 1
     assert decisions().count() == 1
     assert AuditEvent.objects.filter(action="campaign.phase_changed").count() == 1
-    with pytest.raises(links.LinkUsed, match="already used"):
-        links.approval_link_use(token=token_of(path), user=manager)
+    with pytest.raises(LinkUsed, match="already used"):
+        approval_link_use(token=token_of(path), user=manager)
 
 
 def test_the_other_link_is_told_who_decided(login, brand_a, campaign_a, manager, manager_2):
@@ -315,8 +316,8 @@ def test_an_expired_link_is_refused_and_changes_nothing(login, campaign_a, manag
     assert_nothing_decided(approval)
     with override_settings(CONTROLTOWER_APPROVAL_LINK_HOURS=72):  # the setting decides
         assert client.get(path).status_code == 200
-    with pytest.raises(links.LinkExpired):
-        links.approval_link_use(token=token_of(path), user=manager)
+    with pytest.raises(LinkExpired):
+        approval_link_use(token=token_of(path), user=manager)
 
 
 def test_a_tampered_link_is_refused_and_changes_nothing(login, campaign_a, manager):
@@ -334,8 +335,8 @@ def test_a_tampered_link_is_refused_and_changes_nothing(login, campaign_a, manag
             assert response.status_code == 400
             assert "This link is not valid" in response.content.decode()
     assert_nothing_decided(approval)
-    with pytest.raises(links.LinkTampered):
-        links.approval_link_read(f"{forged}:{rest}")
+    with pytest.raises(LinkTampered):
+        selectors.approval_link_read(f"{forged}:{rest}")
 
 
 def test_a_link_for_reviewer_a_is_refused_to_reviewer_b(login, campaign_a, manager, manager_2):
@@ -347,8 +348,8 @@ def test_a_link_for_reviewer_a_is_refused_to_reviewer_b(login, campaign_a, manag
         assert response.status_code == 403
         assert "This link was sent to another reviewer" in response.content.decode()
     assert_nothing_decided(approval)
-    with pytest.raises(links.LinkNotYours):
-        links.approval_link_use(token=token_of(path), user=manager_2)
+    with pytest.raises(LinkNotYours):
+        approval_link_use(token=token_of(path), user=manager_2)
 
 
 def test_a_legal_reviewer_cannot_use_a_manager_queue_link(login, brand_a, campaign_a, legal_a):
@@ -437,9 +438,9 @@ def test_the_same_link_used_at_once_on_two_connections_decides_once(campaign_a, 
     def use():
         try:
             barrier.wait(timeout=10)
-            links.approval_link_use(token=token, user=manager)
+            approval_link_use(token=token, user=manager)
             outcomes.append("won")
-        except links.LinkUsed as exc:
+        except LinkUsed as exc:
             outcomes.append(str(exc))
         finally:
             connection.close()  # each thread had its own connection

@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from api.models import ApiToken
-from approvals.links import NOT_YOURS, approval_link_token
+from approvals.domain.links import NOT_YOURS
 from approvals.models import ApprovalLinkUse, ApprovalStatus
-from approvals.services import action_propose
+from approvals.services import action_propose, approval_link_token
 from governance.domain.audit import Actor
 from governance.models import AuditEvent
 from tests.browser.test_tower_live import PASSWORD, log_in
