@@ -390,24 +390,3 @@ def agent_operations(*, brand_id: int, agent: str, slas: tuple[str, ...], since:
         sla_breaches=evaluations.filter(status="breached").count(),
         error_budget_burned=evaluations.filter(error_budget__startswith="budget spent").exists(),
     )
-
-
-def agent_operations(*, brand_id: int, agent: str, slas: tuple[str, ...], since: Any) -> Any:
-    """What an agent answers for in operations at a brand since ``since``: escalations its
-    runs caused, breaches of its SLAs (``slas``), an SLA whose error budget it spent.
-    Approvals' track records ask it (registered in ``monitoring.subscribers``)."""
-    from approvals.selectors import Operations
-
-    from .models import Escalation, SlaEvaluation
-
-    incidents = Escalation.objects.filter(
-        campaign__brand_id=brand_id, agent_run__agent=agent, opened_at__gte=since
-    ).count()
-    evaluations = SlaEvaluation.objects.filter(
-        campaign__brand_id=brand_id, sla__in=slas, evaluated_at__gte=since
-    )
-    return Operations(
-        incidents=incidents,
-        sla_breaches=evaluations.filter(status="breached").count(),
-        error_budget_burned=evaluations.filter(error_budget__startswith="budget spent").exists(),
-    )
