@@ -87,7 +87,7 @@ def seed_demo_experiments() -> None:
 
     from django.utils import timezone
 
-    from .experiments import experiment_allocate
+    from .services import experiment_allocate
 
     now = timezone.now()
     live = Campaign.objects.filter(

@@ -35,8 +35,8 @@ def _validate_reallocation(payload: Mapping[str, Any]) -> None:
 def _reallocate(
     campaign: Campaign, payload: Mapping[str, Any], actor: Actor, authorization: str
 ) -> None:
-    from .experiments import allocation_apply
     from .models import AllocationRound
+    from .services import allocation_apply
 
     allocation = AllocationRound.objects.select_related("experiment").get(pk=payload["round_id"])
     if (

@@ -112,7 +112,8 @@ class ExperimentStatus(models.TextChoices):
 
 class Experiment(models.Model):
     """A channel's variants tested against each other, the agents moving traffic toward
-    what converts (``agents.experiments``). One running experiment per campaign channel."""
+    what converts (``agents.services.experiments``). One running experiment per campaign
+    channel."""
 
     campaign = models.ForeignKey(
         "campaigns.Campaign", on_delete=models.CASCADE, related_name="experiments"

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
 
-from agents.domain.untrusted import injection_findings
+from governance.domain.untrusted import injection_findings
 
 from .models import Contact, ContactImport, ImportStatus, Subscription
 

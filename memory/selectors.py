@@ -12,13 +12,13 @@ from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from agents.domain.compliance import BrandRules
-from agents.domain.written_rules import read_written_rules
 from campaigns.domain.briefs import normalise_claim
 from governance import policies
 
 from .domain.claims import ClaimStatus, ExpiryState, expiry_state
+from .domain.compliance import BrandRules
 from .domain.entries import KINDS, evidence_summary
+from .domain.written_rules import read_written_rules
 from .models import Claim, EntryStatus, MemoryEntry, MemoryVersion
 
 APPROVED_CLAIM_KIND = "approved_claim"
@@ -69,7 +69,7 @@ def brand_rules(
     memory (plus ``extra_prohibited_claims``, e.g. the brief's), the approved claims with
     the disclaimers each wording needs, and what its voice rules and failure modes ban in
     words ("keep “% off” out of subject lines": a placement rule; "never 'cheapest'": a
-    phrase the voice avoids), read by ``agents.domain.written_rules``."""
+    phrase the voice avoids), read by ``memory.domain.written_rules``."""
     today = today or timezone.localdate()
     phrases: list[str] = []
     prohibited: list[str] = []

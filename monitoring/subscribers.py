@@ -1,5 +1,6 @@
 """What monitoring registers and reacts to: the executor of pauses; the escalation a
-phase change opens or resolves; telling people (notifications)."""
+phase change opens or resolves; telling people (notifications); the escalation an
+agent's stopped run opens."""
 
 from __future__ import annotations
 
@@ -88,6 +89,35 @@ def _notify(
         approval_id=approval_id,
         flag_id=flag_id,
         slack=slack,
+    )
+
+
+@receiver(events.agent_stopped)
+def _escalate_stopped_run(
+    sender: Any,
+    *,
+    campaign_id: int,
+    agent_run_id: int,
+    kind: str,
+    summary: str,
+    reason: str,
+    findings: tuple[str, ...],
+    actor: Any,
+    **kwargs: Any,
+) -> None:
+    """An agent's run stopped: open the escalation the rules call for, in the stop's
+    transaction (its campaign is already locked: lock order, ``governance.services``)."""
+    from .domain.escalation import Source, Trigger
+    from .services import escalation_raise
+
+    if kind == "content_check":
+        trigger = Trigger(
+            source=Source.CONTENT_CHECK, summary=summary, findings=findings or (reason,)
+        )
+    else:
+        trigger = Trigger(source=Source.AGENT_RUN, summary=summary, run_error_kind=kind)
+    escalation_raise(
+        campaign_id=campaign_id, trigger=trigger, actor=actor, agent_run_id=agent_run_id
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from agents.domain.compliance import Finding, Severity
+from memory.domain.compliance import Finding, Severity
 
 #: How many consecutive words of the objective make a leak (fewer could be chance).
 OBJECTIVE_RUN = 5

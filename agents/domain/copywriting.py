@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
-from agents.domain.compliance import mentions
+from memory.domain.compliance import mentions
 
 T = TypeVar("T")
 

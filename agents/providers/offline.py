@@ -14,16 +14,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from agents.domain.compliance import (
-    CHANNEL_LIMITS,
-    BrandRules,
-    channel_limits,
-    check_variant,
-    claims_fit,
-    claims_misfit_reason,
-    mentions,
-    required_claim_text,
-)
 from agents.domain.copy_check import InternalNotes, internal_leaks
 from agents.domain.copywriting import (
     Angle,
@@ -56,8 +46,18 @@ from agents.domain.handoffs import (
     Segment,
 )
 from agents.domain.leads import LeadFacts, score_lead
-from agents.domain.written_rules import read_written_rules
 from campaigns.domain.briefs import normalise_claim
+from memory.domain.compliance import (
+    CHANNEL_LIMITS,
+    BrandRules,
+    channel_limits,
+    check_variant,
+    claims_fit,
+    claims_misfit_reason,
+    mentions,
+    required_claim_text,
+)
+from memory.domain.written_rules import read_written_rules
 
 LABEL = "offline composer"
 

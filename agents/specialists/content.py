@@ -10,7 +10,6 @@ from dataclasses import replace
 from functools import partial
 
 from agents import services
-from agents.domain.compliance import CHANNEL_LIMITS, blocks, check_variant
 from agents.domain.copy_check import InternalNotes, internal_leaks
 from agents.domain.handoffs import DraftsV1, ResearchV1
 from agents.models import AgentRun
@@ -20,6 +19,7 @@ from campaigns.domain.briefs import CHANNELS
 from campaigns.models import CampaignHold, HoldKind
 from governance.domain.audit import Actor
 from governance.services import audit_record
+from memory.domain.compliance import CHANNEL_LIMITS, blocks, check_variant
 
 from . import Assignment, Specialist
 from .facts import as_data, brief_facts, plan_steps
@@ -65,7 +65,7 @@ class Content(Specialist):
         from memory.selectors import brand_rules
 
         campaign, brief = run.campaign, run.campaign.brief
-        # Lock order (approvals.services): the campaign's open holds before any audit
+        # Lock order (governance.services): the campaign's open holds before any audit
         # event, so opening or clearing one below never waits behind the chain head.
         list(
             CampaignHold.objects.select_for_update(of=("self",)).filter(
@@ -165,8 +165,8 @@ def _requested_channels(run: AgentRun) -> list[str]:
 def _claim_misfits(run: AgentRun) -> dict[str, str]:
     """Requested channels whose required claims (with the disclaimers the registry
     demands) cannot fit the channel's body at all, and why, in words."""
-    from agents.domain.compliance import claims_misfit_reason
     from campaigns.domain.briefs import normalise_claim
+    from memory.domain.compliance import claims_misfit_reason
     from memory.selectors import brand_rules
 
     claims = list(run.campaign.brief.required_claims)

@@ -452,7 +452,7 @@ CONTROLTOWER_CLAIM_MINUTES = env.int("CONTROLTOWER_CLAIM_MINUTES", default=30)
 # rubber-stamping on the admin's queue analytics.
 CONTROLTOWER_RUBBER_STAMP_SECONDS = env.float("CONTROLTOWER_RUBBER_STAMP_SECONDS", default=10)
 
-# Agent runs (agents/services.py). A worker holds a run for the lease; past it, the
+# Agent runs (agents/services/runs.py). A worker holds a run for the lease; past it, the
 # reaper (beat, every minute) re-queues the run. Keep it above the task's time limit.
 CONTROLTOWER_AGENT_LEASE_SECONDS = env.int("CONTROLTOWER_AGENT_LEASE_SECONDS", default=180)
 # A queued run whose task has not started in this long is sent again (lost message).

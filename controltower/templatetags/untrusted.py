@@ -11,7 +11,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from agents.domain.untrusted import sanitize_rich_text
+from governance.domain.untrusted import sanitize_rich_text
 
 register = template.Library()
 

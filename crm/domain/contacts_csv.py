@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
-from agents.domain.untrusted import injection_findings
+from governance.domain.untrusted import injection_findings
 
 #: Data rows per file. Bigger lists go in several files: one import is one transaction.
 MAX_ROWS = 50_000

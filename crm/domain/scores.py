@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agents.domain.untrusted import injection_findings
+from governance.domain.untrusted import injection_findings
 
 SEGMENT_MAX_CHARS = 100
 HANDOFF_NOTE_MAX_CHARS = 2000

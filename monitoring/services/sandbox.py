@@ -35,7 +35,7 @@ from agents.connectors.market import (
     MarketState,
     next_buckets,
 )
-from agents.experiments import variant_label
+from agents.selectors import variant_label
 from campaigns.domain.briefs import CHANNELS
 from campaigns.domain.phases import Phase
 from campaigns.models import Campaign, ContentStatus, ContentVariant
@@ -150,7 +150,7 @@ def market_spec(campaign: Campaign) -> MarketSpec | None:
     """The sandbox lines of a campaign: one per published variant. Each channel gets an
     even part of the straight-line daily budget, split among its variants by the
     channel's experiment (the shares the allocator last applied; even before any)."""
-    from agents.experiments import channel_shares
+    from agents.selectors import channel_shares
 
     published = list(
         ContentVariant.objects.filter(campaign=campaign, status=ContentStatus.PUBLISHED)

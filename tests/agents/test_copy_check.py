@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from agents.domain.compliance import Severity, blocks
 from agents.domain.copy_check import InternalNotes, internal_leaks
 from campaigns.domain.briefs import BriefSpec
+from memory.domain.compliance import Severity, blocks
 
 BRIEF = BriefSpec(
     title="Nitro Cold Brew Can Launch",

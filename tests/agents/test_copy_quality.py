@@ -18,10 +18,8 @@ from dataclasses import replace
 import pytest
 
 from agents.domain import copywriting
-from agents.domain.compliance import BrandRules, channel_limits, check_variant
 from agents.domain.copy_check import InternalNotes, internal_leaks
 from agents.domain.handoffs import HandoffInvalid
-from agents.domain.written_rules import read_written_rules
 from agents.providers.offline import (
     AudienceFacts,
     BriefFacts,
@@ -30,6 +28,8 @@ from agents.providers.offline import (
     compose_drafts,
     compose_research,
 )
+from memory.domain.compliance import BrandRules, channel_limits, check_variant
+from memory.domain.written_rules import read_written_rules
 
 from .copy_briefs import (
     CopyCase,

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from agents.experiments import current_shares, experiment_allocate
-from agents.learning import memory_learn_from_reviews
 from agents.models import Experiment
+from agents.selectors import current_shares
+from agents.services import experiment_allocate, memory_learn_from_reviews
 from approvals.domain.policy import DEFAULT_POLICY, Mode, Rule, policy_to_json, with_rule
 from approvals.models import ApprovalRequest, DelegationPolicy, PolicyDecisionRecord
 from approvals.services import approval_decide
@@ -215,7 +215,7 @@ def test_reviewers_reasons_become_failure_modes_and_prohibited_phrases(live, man
     assert "Rejected 2 time(s)" in mode.evidence["note"]
     assert memory_learn_from_reviews(brand_id=live.brand_id) == []  # each lesson once
     # The learned phrase now holds back any draft that uses it.
-    from agents.domain.compliance import blocks, check_variant
+    from memory.domain.compliance import blocks, check_variant
     from memory.selectors import brand_rules
 
     findings = check_variant(

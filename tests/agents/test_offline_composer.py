@@ -2,10 +2,10 @@
 
 import pytest
 
-from agents.domain.compliance import CHANNEL_LIMITS, BrandRules, blocks, check_variant
 from agents.domain.handoffs import validate_handoff
 from agents.providers.offline import BriefFacts, compose_drafts, compose_plan
 from campaigns.domain.briefs import CHANNELS
+from memory.domain.compliance import CHANNEL_LIMITS, BrandRules, blocks, check_variant
 
 BRIEF = BriefFacts(
     campaign_id=3,

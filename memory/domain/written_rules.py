@@ -11,6 +11,8 @@ Only quoted phrases are ever read as rules, so a sentence without quotes never b
 word by accident. A quoted phrase is banned when the nearest cue before it is a negative
 one ("keep", "never", "no", "avoid"…, not "say", "use", "lead with"…), or when it is
 followed by "out of"/"never"; a phrase joined to a banned one by "or"/"and" is banned too.
+
+It lives with brand memory, whose entries it reads (``memory.selectors.brand_rules``).
 """
 
 from __future__ import annotations

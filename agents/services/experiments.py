@@ -11,7 +11,7 @@ One round (``experiment_allocate``, each hour from beat), in one transaction:
     ``reallocate_budget`` (beyond the brand's thresholds it waits for a person) ─▶ the
     round is recorded with everything it was based on ─▶ once every arm has its minimum
     sample and one is very likely best, the winner is named and what was learned goes to
-    brand memory (``agents.learning``).
+    brand memory (``agents.services.learning``).
 
 The sandbox market splits each channel's budget by the latest applied shares, so the
 traffic really moves (``monitoring.services.sandbox``).
@@ -38,7 +38,7 @@ from governance.domain.audit import Actor
 from governance.domain.errors import DomainError
 from governance.services import audit_record
 
-from .domain.allocation import (
+from ..domain.allocation import (
     ArmStats,
     Guardrails,
     NoEligibleArm,
@@ -49,7 +49,8 @@ from .domain.allocation import (
     stats_since_change,
     winner,
 )
-from .models import AllocationRound, Experiment, ExperimentStatus, Handoff, RoundStatus
+from ..models import AllocationRound, Experiment, ExperimentStatus, Handoff, RoundStatus
+from ..selectors.experiments import current_shares, variant_label
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +74,6 @@ class Arm:
     label: str  # how telemetry names the variant ("#12")
     content_id: int
     headline: str
-
-
-def variant_label(content_id: int) -> str:
-    return f"#{content_id}"
 
 
 def experiments_reallocate(*, now: datetime | None = None) -> list[int]:
@@ -186,31 +183,6 @@ def allocation_apply(*, round_id: int, actor: Actor, authorization: str) -> Allo
             },
         )
     return allocation
-
-
-def current_shares(experiment: Experiment | None, labels: list[str]) -> dict[str, float]:
-    """The shares in force: the latest applied round's, else an even split."""
-    latest = None
-    if experiment is not None:
-        latest = experiment.rounds.filter(status=RoundStatus.APPLIED).order_by("-number").first()
-    if latest is None or not labels:
-        return {label: 1 / len(labels) for label in labels} if labels else {}
-    shares = {label: float(latest.shares.get(label, 0.0)) for label in labels}
-    total = sum(shares.values())
-    if total <= 0:
-        return {label: 1 / len(labels) for label in labels}
-    return {label: share / total for label, share in shares.items()}
-
-
-def channel_shares(campaign: Campaign, channel: str, labels: list[str]) -> dict[str, float]:
-    """The shares the market should deliver a channel's variants by now (the running
-    test's, or the concluded one's last)."""
-    experiment = (
-        Experiment.objects.filter(campaign=campaign, channel=channel)
-        .order_by("-started_at")
-        .first()
-    )
-    return current_shares(experiment, labels)
 
 
 # --- Internals -------------------------------------------------------------------------------

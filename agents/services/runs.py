@@ -1,5 +1,5 @@
-"""Every write about agent work: asking for it, claiming it, committing its result,
-recording handoffs, and reaping runs a dead worker left behind.
+"""The life of a run: claiming it, committing its result, releasing it for a retry,
+stopping and escalating it, and reaping runs a dead worker left behind.
 
 The life of a run (see ``AgentRun``):
 
@@ -15,9 +15,9 @@ The life of a run (see ``AgentRun``):
         with the last error as the reason                       agent_run_claim / _release
 
 A handoff that fails its schema is kept as evidence, stops its run, and escalates the
-campaign — a broken chain is never passed on and never silent.
+campaign (``handoffs``) — a broken chain is never passed on and never silent.
 
-Locks follow the one order documented in ``approvals.services`` (run → campaign → …
+Locks follow the one order documented in ``governance.services`` (run → campaign → …
 → audit chain head last): every run lock is ``_lock_run`` (the run row, then its
 campaign, both FOR NO KEY UPDATE, never a join).
 """
@@ -30,166 +30,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
-from pydantic import BaseModel
 
 from campaigns.domain.phases import Phase
 from governance import events
 from governance.domain.audit import Actor
-from governance.domain.errors import DomainError, NotPermitted
 from governance.services import audit_record
 
-from .domain.handoffs import HandoffInvalid, validate_handoff
-from .domain.spend import month_start, spend_cap_refusal
-from .models import AgentRun, Handoff, HandoffStatus, RunStatus
+from ..domain.spend import month_start, spend_cap_refusal
+from ..models import AgentRun, RunStatus
 
 logger = logging.getLogger(__name__)
 
 UNFINISHED = (RunStatus.QUEUED, RunStatus.RUNNING)
 FAILED = RunStatus.FAILED
-
-
-# --- Asking for work ------------------------------------------------------------------
-
-
-def agent_work_request(
-    *,
-    campaign_id: int,
-    agent: str,
-    key: str,
-    inputs: dict[str, Any] | None = None,
-    consumes: Handoff | None = None,
-) -> AgentRun:
-    """Ask ``agent`` to work on a campaign. Call it inside the transaction of the change
-    that needs the work: the queued run commits with it (so accepted work survives any
-    crash after commit) and the task is sent after commit. Asking twice with the same
-    ``key`` finds the first run."""
-    from .specialists import SPECIALISTS
-
-    if agent not in SPECIALISTS:
-        raise DomainError(f"There is no “{agent}” agent.")
-    with transaction.atomic():
-        run, created = AgentRun.objects.get_or_create(
-            key=key,
-            defaults={
-                "campaign_id": campaign_id,
-                "agent": agent,
-                "inputs": inputs or {},
-                "consumes": consumes,
-                "lease_expires_at": timezone.now() + _queue_grace(),
-            },
-        )
-        if created:
-            _enqueue_on_commit(run.pk)
-            _timeline_changed(campaign_id)
-    return run
-
-
-def campaign_agents_start(*, campaign_id: int) -> AgentRun:
-    """A submitted brief's first step: the planner, queued with the brief."""
-    return agent_work_request(
-        campaign_id=campaign_id,
-        agent="planner",
-        key=f"plan:{campaign_id}",
-        inputs={"brief": "the campaign's brief", "memory": "the brand's memory"},
-    )
-
-
-def distribution_request(*, campaign: Any) -> AgentRun | None:
-    """Ask the distribution agent to publish cleared content, if the campaign is live.
-    One run per batch: the key names the newest cleared content."""
-    from campaigns.models import ContentStatus, ContentVariant
-
-    if campaign.phase not in (Phase.EXECUTION, Phase.MONITORING):
-        return None  # it goes out at launch
-    newest = (
-        ContentVariant.objects.filter(campaign=campaign, status=ContentStatus.APPROVED)
-        .order_by("-pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if newest is None:
-        return None
-    return agent_work_request(
-        campaign_id=campaign.pk,
-        agent="distribution",
-        key=f"distribution:{campaign.pk}:{newest}",
-        inputs={"cleared content up to": newest},
-    )
-
-
-def campaign_phase_follow_up(*, campaign: Any, to_phase: Phase) -> None:
-    """The agent work a phase change starts: publishing at launch, the final report when
-    the campaign completes."""
-    if to_phase == Phase.EXECUTION:
-        distribution_request(campaign=campaign)
-    elif to_phase == Phase.COMPLETED:
-        agent_work_request(
-            campaign_id=campaign.pk,
-            agent="reporting",
-            key=f"reporting:{campaign.pk}:final",
-            inputs={"occasion": "the campaign completed"},
-        )
-
-
-ON_REQUEST = ("research", "performance", "reporting")
-
-
-def agent_work_ask(
-    *, campaign_id: int, agent: str, user: Any, channels: list[str] | None = None
-) -> AgentRun:
-    """A person asks an agent for fresh work on a campaign (a report, a performance read,
-    new research, or new drafts for some of the brief's ``channels``). Each request is
-    its own run."""
-    from campaigns.domain.briefs import CHANNELS
-    from campaigns.models import Campaign
-    from governance import policies
-
-    campaign = Campaign.objects.select_related("brand", "brief").get(pk=campaign_id)
-    if not policies.can_change_phase(user, campaign):
-        raise NotPermitted("You cannot direct the agents of this campaign.")
-    if agent == "content":
-        # New drafts are asked for by channel: after a claim was reworded, say.
-        wanted = [c for c in channels or [] if c in campaign.brief.channels]
-        if not wanted or len(wanted) != len(channels or []):
-            raise DomainError(
-                "Name the brief's channels to draft again: "
-                + ", ".join(CHANNELS.get(c, c) for c in campaign.brief.channels)
-                + "."
-            )
-    elif agent not in ON_REQUEST:
-        raise DomainError(f"Agents you can ask: {', '.join((*ON_REQUEST, 'content'))}.")
-    with transaction.atomic():
-        # One ask at a time (NO KEY: see the lock order in approvals.services).
-        Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
-        runs = AgentRun.objects.filter(campaign_id=campaign_id, agent=agent)
-        unfinished = runs.filter(status__in=UNFINISHED).order_by("queued_at").first()
-        if unfinished is not None:
-            return unfinished  # already at it: a second click asks for nothing more
-        n = runs.count()
-        run = agent_work_request(
-            campaign_id=campaign_id,
-            agent=agent,
-            key=f"{agent}:{campaign_id}:asked:{n + 1}",
-            inputs={
-                "asked by": user.get_username(),
-                **({"channels": wanted} if agent == "content" else {}),
-            },
-        )
-        audit_record(
-            actor=Actor.for_user(user),
-            action="agent.work_asked",
-            target=run,
-            brand_id=campaign.brand_id,
-            campaign_id=campaign_id,
-            data={"agent": agent},
-        )
-    return run
 
 
 # --- Claiming, completing, releasing ---------------------------------------------------
@@ -212,8 +70,8 @@ def agent_run_claim(*, run_id: int, now: datetime | None = None) -> RunHold | No
     here — its worker died too often, it has used its attempts
     (``CONTROLTOWER_AGENT_MAX_ATTEMPTS``: failed, the campaign escalated with the last
     error as the reason), or the brand's model spend cap would be crossed."""
-    from . import providers
-    from .specialists import ALWAYS_WORKING
+    from .. import providers
+    from ..specialists import ALWAYS_WORKING
 
     now = now or timezone.now()
     with transaction.atomic():
@@ -381,101 +239,12 @@ def agent_runs_reap(*, now: datetime | None = None) -> list[int]:
     return reaped
 
 
-# --- Handoffs --------------------------------------------------------------------------
-
-
-def handoff_record(*, run_id: int, kind: str, payload: Any) -> Handoff:
-    """Validate and store what a run hands on. If it fails its schema, it is stored as
-    rejected, the run is escalated, and so is its campaign (with the problems as the
-    reason), all in one transaction."""
-    with transaction.atomic():
-        run = _lock_run(run_id, campaign=True)
-        if run is None:
-            raise AgentRun.DoesNotExist(f"No run {run_id}.")
-        if run.status != RunStatus.RUNNING:
-            raise DomainError(
-                f"This run is {run.get_status_display().lower()}; it hands nothing on."
-            )
-        actor = Actor.for_agent(run.agent)
-        try:
-            parsed = validate_handoff(kind, payload)
-            claimed_campaign = getattr(parsed, "campaign_id", run.campaign_id)
-            if claimed_campaign != run.campaign_id:
-                raise HandoffInvalid(
-                    kind,
-                    [f"campaign_id: names campaign {claimed_campaign}, not this run's campaign"],
-                )
-        except HandoffInvalid as invalid:
-            handoff = Handoff.objects.create(
-                run=run,
-                campaign=run.campaign,
-                kind=kind,
-                payload=payload if isinstance(payload, dict | list) else {"raw": str(payload)},
-                status=HandoffStatus.REJECTED,
-                problems=invalid.problems,
-            )
-            audit_record(
-                actor=actor,
-                action="handoff.rejected",
-                target=handoff,
-                brand_id=run.campaign.brand_id,
-                campaign_id=run.campaign_id,
-                data={"kind": kind, "problems": invalid.problems[:20]},
-            )
-            _stop(
-                run,
-                f"The {kind} handoff from {run.agent} failed its checks: "
-                + "; ".join(invalid.problems),
-                RunStatus.ESCALATED,
-                kind="handoff_invalid",
-            )
-            return handoff
-        handoff = Handoff.objects.create(
-            run=run,
-            campaign=run.campaign,
-            kind=kind,
-            schema_version=parsed.schema_version,
-            payload=parsed.model_dump(mode="json"),
-            status=HandoffStatus.ACCEPTED,
-        )
-        audit_record(
-            actor=actor,
-            action="handoff.accepted",
-            target=handoff,
-            brand_id=run.campaign.brand_id,
-            campaign_id=run.campaign_id,
-            data={"kind": kind, "schema_version": parsed.schema_version},
-        )
-        _timeline_changed(run.campaign_id)
-    return handoff
-
-
-def hand_on(
-    run: AgentRun, kind: str, output: BaseModel | dict[str, Any]
-) -> tuple[Handoff, BaseModel] | None:
-    """Record ``output`` as the run's handoff: the stored handoff and its validated
-    content, or ``None`` when it failed its schema (run and campaign are escalated)."""
-    payload = output.model_dump(mode="json") if isinstance(output, BaseModel) else output
-    handoff = handoff_record(run_id=run.pk, kind=kind, payload=payload)
-    if handoff.status != HandoffStatus.ACCEPTED:
-        return None
-    return handoff, handoff_read(handoff)
-
-
-def handoff_read(handoff: Handoff) -> BaseModel:
-    """A handoff as its consumer reads it: validated again (the protocol checks both
-    sides), so a row altered after it was written is never acted on."""
-    if handoff.status != HandoffStatus.ACCEPTED:
-        raise HandoffInvalid(handoff.kind, ["this handoff was rejected; nothing follows it"])
-    return validate_handoff(handoff.kind, handoff.payload)
-
-
 # --- Internals -------------------------------------------------------------------------
 
 
 def _lock_run(run_id: int, *, campaign: bool = False, wait: float | None = None) -> AgentRun | None:
     """Lock a run's row and, with ``campaign``, then its campaign's: the order every
-    writer here takes (``approvals.services``, "Lock order"). Both FOR NO KEY UPDATE and
+    writer here takes (``governance.services``, "Lock order"). Both FOR NO KEY UPDATE and
     never through a join (``of``): the rows others only point at stay free for their
     foreign-key checks. ``wait`` bounds the wait for the run's row (seconds)."""
     from campaigns.models import Campaign
@@ -575,15 +344,13 @@ def _succeed(run: AgentRun) -> AgentRun:
 def _stop(
     run: AgentRun, reason: str, status: str, *, kind: str, findings: tuple[str, ...] = ()
 ) -> None:
-    """End a run that failed, and escalate as the rules say (``kind``: what went wrong;
-    see ``monitoring.domain.escalation``): a live campaign is escalated, which stops its
-    agents and tells its people."""
+    """End a run that failed, and announce it (``events.agent_stopped``, ``kind``: what
+    went wrong): monitoring escalates as its rules say, in this transaction — a live
+    campaign is escalated, which stops its agents and tells its people."""
     from campaigns.models import Campaign
-    from monitoring.domain.escalation import Source, Trigger
-    from monitoring.services import escalation_raise
 
-    # The campaign before the audit chain head (lock order): the escalation below locks
-    # it, and a head-holder must never wait for a row lock.
+    # The campaign before the audit chain head (lock order): the escalation the
+    # announcement opens locks it, and a head-holder must never wait for a row lock.
     Campaign.objects.select_for_update(no_key=True).filter(pk=run.campaign_id).first()
     run.status, run.finished_at, run.lease_expires_at = status, timezone.now(), None
     run.error = _fit(reason, 2000)
@@ -597,14 +364,16 @@ def _stop(
         campaign_id=run.campaign_id,
         data={"reason": run.error[:500], "attempts": run.attempts, "kind": kind},
     )
-    summary = _fit(f"{run.agent.capitalize()} agent: {reason}")
-    if kind == "content_check":
-        trigger = Trigger(
-            source=Source.CONTENT_CHECK, summary=summary, findings=findings or (reason,)
-        )
-    else:
-        trigger = Trigger(source=Source.AGENT_RUN, summary=summary, run_error_kind=kind)
-    escalation_raise(campaign_id=run.campaign_id, trigger=trigger, actor=actor, agent_run_id=run.pk)
+    events.announce(
+        events.agent_stopped,
+        campaign_id=run.campaign_id,
+        agent_run_id=run.pk,
+        kind=kind,
+        summary=_fit(f"{run.agent.capitalize()} agent: {reason}"),
+        reason=reason,
+        findings=findings,
+        actor=actor,
+    )
     _timeline_changed(run.campaign_id)
 
 
@@ -623,7 +392,7 @@ def _queue_grace() -> timedelta:
 
 
 def _enqueue_on_commit(run_id: int) -> None:
-    from .tasks import run_agent
+    from ..tasks import run_agent
 
     transaction.on_commit(lambda: run_agent.delay(run_id))
 

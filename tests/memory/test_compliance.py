@@ -2,7 +2,7 @@
 
 import pytest
 
-from agents.domain.compliance import (
+from memory.domain.compliance import (
     BrandRules,
     Severity,
     blocks,

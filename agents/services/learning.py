@@ -32,7 +32,7 @@ from governance.domain.errors import DomainError
 from memory.domain.entries import same_fact
 from memory.models import EntryStatus, MemoryEntry
 
-from .models import Experiment
+from ..models import Experiment
 
 logger = logging.getLogger(__name__)
 

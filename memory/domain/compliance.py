@@ -6,6 +6,10 @@ Matching is case-insensitive and whitespace-insensitive, and a phrase only match
 words ("pro" does not match "proven"); a phrase that starts or ends with a symbol matches
 however the symbol is spaced ("% off" matches "20% off" and "20 % off", and "%" also
 matches "percent").
+
+It lives with brand memory: the rules are the brand's (its approved and prohibited
+claims, its voice, each channel's limits), built by ``memory.selectors.brand_rules``;
+the agents above apply them to what they draft.
 """
 
 from __future__ import annotations

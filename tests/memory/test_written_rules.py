@@ -2,7 +2,7 @@
 
 import pytest
 
-from agents.domain.written_rules import (
+from memory.domain.written_rules import (
     Placement,
     PlacementBan,
     phrase_bans,
