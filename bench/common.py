@@ -80,7 +80,8 @@ def seed_campaigns(n: int) -> dict:
     from guardian.shortcuts import assign_perm
 
     from approvals.models import ApprovalRequest
-    from campaigns.models import AnomalyFlag, Brand, Brief, Campaign
+    from campaigns.models import Brand, Brief, Campaign
+    from monitoring.models import AnomalyFlag
 
     User = get_user_model()
     brands = [

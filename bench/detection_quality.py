@@ -50,7 +50,7 @@ from agents.connectors.market import (
     by_line,
     simulate_series,
 )
-from campaigns.domain.anomalies import (
+from monitoring.domain.anomalies import (
     DEFAULT_DETECTORS,
     Detector,
     Monitor,

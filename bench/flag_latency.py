@@ -158,7 +158,7 @@ async def main_async(args) -> None:
                     )
                 )
         await asyncio.to_thread(post, port, token, history)
-        from campaigns.models import AnomalyFlag
+        from monitoring.models import AnomalyFlag
 
         before = AnomalyFlag.objects.filter(campaign__in=hour_campaigns, kind="cpa_above_limit")
         print(
@@ -219,7 +219,7 @@ async def main_async(args) -> None:
         server.terminate()
         server.wait(timeout=15)
 
-    from campaigns.models import AnomalyFlag
+    from monitoring.models import AnomalyFlag
 
     firing = AnomalyFlag.objects.filter(campaign__in=hour_campaigns, kind="cpa_above_limit")
     print(

@@ -42,9 +42,9 @@ def main() -> None:
     from guardian.shortcuts import assign_perm
 
     from agents.connectors.market import Fault, MarketSpec, simulate_series
-    from campaigns.models import AnomalyFlag, Brand, Brief, Campaign, PerformanceSample
+    from campaigns.models import Brand, Brief, Campaign, PerformanceSample
     from monitoring.domain.telemetry import parse_rows
-    from monitoring.models import TelemetryEvent
+    from monitoring.models import AnomalyFlag, TelemetryEvent
     from monitoring.services import telemetry_ingest
 
     brand = Brand.objects.create(name="Bench", slug="bench")

@@ -14,14 +14,7 @@ from governance.domain.audit import Actor
 from governance.services import brand_permissions_change
 
 from . import services
-from .models import (
-    AnomalyFlag,
-    Brand,
-    Brief,
-    Campaign,
-    PerformanceSample,
-    SlaEvaluation,
-)
+from .models import Brand, Brief, Campaign, PerformanceSample
 
 
 @admin.register(Brand)
@@ -79,20 +72,6 @@ class CampaignAdmin(ReadOnlyAdmin):
     list_filter = ["brand", "phase", "escalation_state"]
     search_fields = ["name"]
     list_select_related = ["brand", "owner"]
-
-
-@admin.register(AnomalyFlag)
-class AnomalyFlagAdmin(ReadOnlyAdmin):
-    list_display = ["campaign", "kind", "state", "response", "opened_at", "resolved_at"]
-    list_filter = ["kind", "state", "response"]
-    list_select_related = ["campaign"]
-
-
-@admin.register(SlaEvaluation)
-class SlaEvaluationAdmin(ReadOnlyAdmin):
-    list_display = ["campaign", "sla", "status", "measured", "target", "evaluated_at"]
-    list_filter = ["sla", "status"]
-    list_select_related = ["campaign"]
 
 
 @admin.register(PerformanceSample)

@@ -35,13 +35,7 @@ from governance.services import brand_assign
 
 from . import services
 from .domain.briefs import BriefSpec
-from .models import (
-    AnomalyKind,
-    Brand,
-    Campaign,
-    FlagResponse,
-    PerformanceSample,
-)
+from .models import Brand, Campaign, PerformanceSample
 
 
 @dataclass(frozen=True)
@@ -175,28 +169,6 @@ TELEMETRY = {
     "Wellness App Free Trial": DemoTelemetry(days=4, cpa=18.5, cpm=8.8, ctr=0.012),
     "Member Referral Program": DemoTelemetry(days=2, cpa=19.0, cpm=8.0, ctr=0.010),
 }
-
-# (campaign, kind, response, explanation, observed, limit, channel)
-FLAGS = [
-    (
-        "Office Coffee B2B Leads",
-        AnomalyKind.CPA_ABOVE_LIMIT,
-        FlagResponse.ESCALATE,
-        "CPA 41.20 is above the control limit 28.00 for 3 h",
-        "41.20",
-        "28.00",
-        "",
-    ),
-    (
-        "Sleep Tracker Spring Push",
-        AnomalyKind.CPM_SPIKE,
-        FlagResponse.OPTIMIZE,
-        "CPM 14.80 on paid social is 63 % above its 7-day median of 9.10",
-        "14.80",
-        "13.65",
-        "social_ads",
-    ),
-]
 
 # (campaign, reason, summary): escalations besides those the flags' responses open.
 ESCALATIONS = [

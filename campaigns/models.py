@@ -1,4 +1,7 @@
-"""Brands, briefs and campaigns. Rules live in ``campaigns.domain``; writes in ``services``."""
+"""Brands, briefs and campaigns. Rules live in ``campaigns.domain``; writes in ``services``.
+
+A campaign's anomaly flags and SLA evaluations are monitoring's (``monitoring.models``),
+reached from here as ``campaign.anomaly_flags`` / ``campaign.sla_evaluations``."""
 
 from __future__ import annotations
 
@@ -179,114 +182,6 @@ class Campaign(models.Model):
     @property
     def budget_consumed_pct(self) -> float:
         return float(self.budget_consumed / self.budget_total * 100) if self.budget_total else 0.0
-
-
-class AnomalyKind(models.TextChoices):
-    CPM_SPIKE = "cpm_spike", "CPM spike"
-    CPC_SPIKE = "cpc_spike", "CPC spike"
-    CPA_ABOVE_LIMIT = "cpa_above_limit", "CPA above control limit"
-    CONVERSION_DROP = "conversion_drop", "Conversion drop"
-    BROKEN_LINK = "broken_link", "Broken link"
-    PACING_DRIFT = "pacing_drift", "Pacing drift (overspend)"
-    AUDIENCE_FATIGUE = "audience_fatigue", "Audience fatigue"
-
-
-class FlagState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    FIRING = "firing", "Firing"
-    RESOLVED = "resolved", "Resolved"
-
-
-#: A flag that still needs attention (shown on the tower and counted as "flagged").
-OPEN_FLAG_STATES = (FlagState.PENDING, FlagState.FIRING)
-
-
-class FlagResponse(models.TextChoices):
-    CONTINUE = "continue", "Continue"
-    OPTIMIZE = "optimize", "Optimize"
-    PAUSE = "pause", "Pause"
-    ESCALATE = "escalate", "Escalate"
-
-
-class AnomalyFlag(models.Model):
-    """Something in a campaign's numbers that is off, with what to do about it.
-    Raised and resolved through ``campaigns.services``; shown on the tower while open."""
-
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="anomaly_flags")
-    kind = models.CharField(max_length=24, choices=AnomalyKind.choices)
-    state = models.CharField(max_length=12, choices=FlagState.choices, default=FlagState.FIRING)
-    response = models.CharField(
-        max_length=12, choices=FlagResponse.choices, default=FlagResponse.CONTINUE
-    )
-    explanation = models.CharField(max_length=300)
-    channel = models.CharField(max_length=32, blank=True)
-    variant = models.CharField(max_length=64, blank=True)
-    observed = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
-    limit = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
-    # The band the detector expected the value in when the flag last changed (either side
-    # may be open), shown with the flag and drawn on the campaign's chart.
-    expected_low = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
-    expected_high = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
-    # When the numbers started going wrong (the hour the incident's first bad point
-    # covers), which may be long before the flag was opened when telemetry came late.
-    bad_since = models.DateTimeField(null=True, blank=True)
-    opened_at = models.DateTimeField()
-    firing_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    # Raised inside a silence: recorded and shown, but nobody was told and no automatic
-    # response ran (``silence_note`` says which silence).
-    silenced = models.BooleanField(default=False)
-    silence_note = models.CharField(max_length=300, blank=True)
-    # What the configured response did when the flag fired ("Paused paid social", …).
-    response_taken = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["-opened_at"]
-        indexes = [models.Index(fields=["campaign", "state"])]
-        constraints = [
-            # One incident is one flag: at most one open flag per kind and surface.
-            models.UniqueConstraint(
-                fields=["campaign", "kind", "channel", "variant"],
-                condition=~Q(state="resolved"),
-                name="one_open_flag_per_kind_and_surface",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} on {self.campaign_id}"
-
-
-class SlaKind(models.TextChoices):
-    DRAFT_TIME = "draft_time", "Draft within target time"
-    QA_PASS_RATE = "qa_pass_rate", "QA pass rate"
-    POLICY_ESCALATION = "policy_escalation", "Policy issue escalated in time"
-    BUDGET_PACING = "budget_pacing", "Budget pacing within range"
-    RESPONSE_TIME = "response_time", "Response time"
-    EXCEPTION_RATE = "exception_rate", "Exception rate"
-    COMPLETION_RATE = "completion_rate", "Completion rate"
-    NOTIFY_TIME = "notify_time", "CPA above the control limit: people told at once"
-    DELIVERY_START = "delivery_start", "Delivery starts after launch"
-
-
-class SlaEvaluation(models.Model):
-    """One measurement of one SLA for one campaign. The latest per SLA sets the campaign's
-    ``sla_status`` (the worst of them)."""
-
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sla_evaluations")
-    sla = models.CharField(max_length=24, choices=SlaKind.choices)
-    status = models.CharField(max_length=16, choices=SlaStatus.choices)
-    measured = models.CharField(max_length=64)
-    target = models.CharField(max_length=64)
-    detail = models.CharField(max_length=300, blank=True)
-    error_budget = models.CharField(max_length=120, blank=True)
-    evaluated_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["-evaluated_at", "-id"]
-        indexes = [models.Index(fields=["campaign", "sla", "-evaluated_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.get_sla_display()}: {self.get_status_display()}"
 
 
 class PerformanceSample(models.Model):

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from django.db.models import F, QuerySet, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.text import Truncator
 
@@ -15,7 +14,6 @@ from governance import policies
 from governance.models import AuditEvent
 
 from .domain.performance import (
-    AnomalyMarker,
     MetricSeries,
     Sample,
     SpendSeries,
@@ -23,17 +21,7 @@ from .domain.performance import (
     metric_series,
     planned_spend_line,
 )
-from .models import (
-    OPEN_FLAG_STATES,
-    AnomalyFlag,
-    Brand,
-    Brief,
-    Campaign,
-    CampaignHold,
-    PerformanceSample,
-    SlaEvaluation,
-    SlaKind,
-)
+from .models import Brand, Brief, Campaign, CampaignHold, PerformanceSample
 
 
 def brands_for_user(user: Any) -> QuerySet[Brand]:
@@ -130,15 +118,6 @@ def _per_bucket(campaign: Campaign):
     )
 
 
-def campaign_anomaly_markers(campaign: Campaign, *, limit: int = 50) -> list[AnomalyMarker]:
-    """Where the campaign's anomaly flags opened (resolved ones too), oldest first."""
-    flags = AnomalyFlag.objects.filter(campaign=campaign).order_by("-opened_at")[:limit]
-    return [
-        AnomalyMarker(timezone.localtime(f.opened_at), f.get_kind_display(), f.explanation)
-        for f in reversed(flags)
-    ]
-
-
 @dataclass(frozen=True)
 class ActivityItem:
     occurred_at: datetime
@@ -181,26 +160,3 @@ def _audit_summary(data: dict[str, Any], *, chars: int = 140) -> str:
             if value not in ("", None) and not isinstance(value, dict | list)
         )
     return Truncator(text).chars(chars)
-
-
-def campaign_open_flags(campaign: Campaign) -> QuerySet[AnomalyFlag]:
-    return AnomalyFlag.objects.filter(campaign=campaign, state__in=OPEN_FLAG_STATES).order_by(
-        "-opened_at"
-    )
-
-
-def campaign_latest_sla(campaign: Campaign) -> list[SlaEvaluation]:
-    """The latest evaluation of each SLA, in the order the SLAs are declared."""
-    latest = (
-        SlaEvaluation.objects.filter(campaign=campaign)
-        .annotate(
-            recency=Window(
-                RowNumber(),
-                partition_by=[F("sla")],
-                order_by=[F("evaluated_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(recency=1)
-    )
-    order = {kind.value: i for i, kind in enumerate(SlaKind)}
-    return sorted(latest, key=lambda e: order.get(e.sla, len(order)))

@@ -23,9 +23,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from campaigns.domain.anomalies import BacktestPoint
 from campaigns.domain.metrics import format_band, format_value
 from campaigns.domain.performance import AnomalyMarker, BandPoint, MetricPoint, SpendPoint
+from monitoring.domain.anomalies import BacktestPoint
 
 ACTUAL_COLOUR = "#1f5fbf"
 PLAN_COLOUR = "#5b6675"

@@ -34,19 +34,17 @@ from campaigns.domain.budget import Pacing, pace
 from campaigns.domain.next_action import WorkFacts, next_action
 from campaigns.domain.phases import FINAL_PHASES, Phase
 from campaigns.models import (
-    OPEN_FLAG_STATES,
-    AnomalyFlag,
     Brand,
     Campaign,
     CampaignHold,
     ContentStatus,
     ContentVariant,
     EscalationState,
-    SlaEvaluation,
     SlaStatus,
 )
 from campaigns.selectors import campaign_plan_end
 from governance import policies
+from monitoring.models import OPEN_FLAG_STATES, AnomalyFlag, SlaEvaluation
 from monitoring.selectors import Delivery, delivery_so_far
 
 #: URL sort keys → database ordering. Anything else falls back to the default.

@@ -26,7 +26,7 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from campaigns.models import OPEN_FLAG_STATES, PerformanceSample
+from campaigns.models import PerformanceSample
 from campaigns.selectors import campaigns_for_user
 from governance import exports as audit_exports
 from governance import policies
@@ -145,7 +145,9 @@ def filename(kind: str, *, today: date | None = None, suffix: str = "") -> str:
 
 def campaign_rows_for_user(user: Any) -> Iterator[Row]:
     """One row per campaign the user may see (``CAMPAIGN_COLUMNS``), by brand and name."""
-    open_flags = Count("anomaly_flags", filter=Q(anomaly_flags__state__in=OPEN_FLAG_STATES))
+    # Open: pending or firing (``monitoring.models.OPEN_FLAG_STATES``, named here because
+    # monitoring is a floor above).
+    open_flags = Count("anomaly_flags", filter=Q(anomaly_flags__state__in=("pending", "firing")))
     campaigns = (
         campaigns_for_user(user)
         .annotate(open_flags=open_flags)

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from governance.admin import ReadOnlyAdmin
 
 from .models import (
+    AnomalyFlag,
     CircuitBreaker,
     Escalation,
     IngestionToken,
@@ -18,6 +19,7 @@ from .models import (
     NotificationDelivery,
     SandboxFault,
     Silence,
+    SlaEvaluation,
     TelemetryEvent,
 )
 from .services.sandbox import FAULT_KINDS, fault_inject
@@ -136,6 +138,20 @@ class SandboxFaultAdmin(admin.ModelAdmin):
             user=request.user,
         )
         obj.pk = fault.pk
+
+
+@admin.register(AnomalyFlag)
+class AnomalyFlagAdmin(ReadOnlyAdmin):
+    list_display = ["campaign", "kind", "state", "response", "opened_at", "resolved_at"]
+    list_filter = ["kind", "state", "response"]
+    list_select_related = ["campaign"]
+
+
+@admin.register(SlaEvaluation)
+class SlaEvaluationAdmin(ReadOnlyAdmin):
+    list_display = ["campaign", "sla", "status", "measured", "target", "evaluated_at"]
+    list_filter = ["sla", "status"]
+    list_select_related = ["campaign"]
 
 
 @admin.register(Escalation)

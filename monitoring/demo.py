@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from approvals.services import action_propose
-from campaigns.demo import ESCALATIONS, FLAGS, PROPOSALS
+from campaigns.demo import ESCALATIONS, PROPOSALS
 from campaigns.domain.launch import launch_summary
 from campaigns.domain.phases import Phase
 from campaigns.models import Campaign, ContentStatus, ContentVariant
@@ -18,9 +18,31 @@ from crm.models import Contact
 from governance.domain.audit import Actor
 
 from .domain.escalation import EscalationDecision, Stops
-from .models import SandboxCursor
+from .models import AnomalyKind, FlagResponse, SandboxCursor
 from .services import Origin, anomaly_flag_raise, escalation_open, flag_respond
 from .services.slas import slas_evaluate
+
+# (campaign, kind, response, explanation, observed, limit, channel)
+FLAGS = [
+    (
+        "Office Coffee B2B Leads",
+        AnomalyKind.CPA_ABOVE_LIMIT,
+        FlagResponse.ESCALATE,
+        "CPA 41.20 is above the control limit 28.00 for 3 h",
+        "41.20",
+        "28.00",
+        "",
+    ),
+    (
+        "Sleep Tracker Spring Push",
+        AnomalyKind.CPM_SPIKE,
+        FlagResponse.OPTIMIZE,
+        "CPM 14.80 on paid social is 63 % above its 7-day median of 9.10",
+        "14.80",
+        "13.65",
+        "social_ads",
+    ),
+]
 
 
 def seed_demo_monitoring() -> None:

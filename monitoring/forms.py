@@ -7,9 +7,9 @@ from django import forms
 from campaigns.domain.briefs import CHANNELS
 from campaigns.domain.metrics import METRICS
 from campaigns.forms import AsciiDecimalField
-from campaigns.models import AnomalyKind
 
 from .domain.telemetry import MAX_ROWS
+from .models import AnomalyKind
 
 #: Bytes per uploaded telemetry file (50,000 rows of ~120 bytes, with room to spare).
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024

@@ -9,31 +9,36 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from campaigns.domain.anomalies import (
+from campaigns.domain.metrics import METRICS, Direction, Metric, MetricSpec, format_value
+from campaigns.domain.performance import AnomalyMarker, BandPoint
+from campaigns.models import Campaign
+from campaigns.selectors import campaigns_for_user
+from governance import policies
+
+from .domain.anomalies import (
     BacktestPoint,
     DetectorConfig,
     Observation,
     backtest,
     detector_for_metric,
 )
-from campaigns.domain.metrics import METRICS, Direction, Metric, MetricSpec, format_value
-from campaigns.domain.performance import BandPoint
-from campaigns.models import OPEN_FLAG_STATES, AnomalyFlag, Campaign
-from campaigns.selectors import campaigns_for_user
-from governance import policies
-
 from .domain.escalation import TIER_LABELS, Reason, chain_from_json
 from .models import (
+    OPEN_FLAG_STATES,
     UNRESOLVED,
+    AnomalyFlag,
     BreakerState,
     CircuitBreaker,
     Escalation,
     EscalationStatus,
     Notification,
     Silence,
+    SlaEvaluation,
+    SlaKind,
     TelemetryImport,
     TelemetryImportStatus,
 )
@@ -179,6 +184,38 @@ def campaign_flags(campaign: Campaign, *, resolved: int = 5) -> list[AnomalyFlag
     return open_flags + recent
 
 
+def campaign_open_flags(campaign: Campaign) -> QuerySet[AnomalyFlag]:
+    return AnomalyFlag.objects.filter(campaign=campaign, state__in=OPEN_FLAG_STATES).order_by(
+        "-opened_at"
+    )
+
+
+def campaign_anomaly_markers(campaign: Campaign, *, limit: int = 50) -> list[AnomalyMarker]:
+    """Where the campaign's anomaly flags opened (resolved ones too), oldest first."""
+    flags = AnomalyFlag.objects.filter(campaign=campaign).order_by("-opened_at")[:limit]
+    return [
+        AnomalyMarker(timezone.localtime(f.opened_at), f.get_kind_display(), f.explanation)
+        for f in reversed(flags)
+    ]
+
+
+def campaign_latest_sla(campaign: Campaign) -> list[SlaEvaluation]:
+    """The latest evaluation of each SLA, in the order the SLAs are declared."""
+    latest = (
+        SlaEvaluation.objects.filter(campaign=campaign)
+        .annotate(
+            recency=Window(
+                RowNumber(),
+                partition_by=[F("sla")],
+                order_by=[F("evaluated_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(recency=1)
+    )
+    order = {kind.value: i for i, kind in enumerate(SlaKind)}
+    return sorted(latest, key=lambda e: order.get(e.sla, len(order)))
+
+
 def campaign_breakers(campaign: Campaign) -> list[CircuitBreaker]:
     return list(
         CircuitBreaker.objects.filter(campaign=campaign)
@@ -249,7 +286,7 @@ def campaign_backtest(
     campaign as a whole, like the chart that shows them. CPA and pacing are judged on the
     whole campaign by the watch too, so there the backtest is exactly what it saw."""
     # Imported here: ``monitoring.services`` imports this module (SLAs read deliveries).
-    from monitoring.services import campaign_hours, live_detector
+    from .services import campaign_hours, live_detector
 
     spec = METRICS[Metric(metric)]
     config = (

@@ -64,7 +64,7 @@ DEFAULT_SEVERITY: dict[str, float] = {
     OVERSPEND: 1.0,
 }
 
-#: The anomaly kind (``campaigns.models.AnomalyKind``) each fault should raise.
+#: The anomaly kind (``monitoring.models.AnomalyKind``) each fault should raise.
 FLAG_FOR_FAULT: dict[str, str] = {
     CPM_SPIKE: "cpm_spike",
     CONVERSION_DROP: "conversion_drop",

@@ -100,7 +100,7 @@ def _top(contacts, field: str, n: int = 3) -> tuple[tuple[str, int], ...]:
 def delivery_facts(campaign: Campaign) -> DeliveryFacts:
     from approvals.models import ApprovalRequest, ApprovalStatus
     from campaigns.domain.phases import Phase
-    from campaigns.models import AnomalyFlag, ContentStatus, ContentVariant
+    from campaigns.models import ContentStatus, ContentVariant
     from governance.models import AuditEvent
 
     totals = campaign.performance_samples.aggregate(
@@ -123,7 +123,8 @@ def delivery_facts(campaign: Campaign) -> DeliveryFacts:
         budget=float(campaign.budget_total),
         open_flags=tuple(
             flag.explanation
-            for flag in AnomalyFlag.objects.filter(campaign=campaign).exclude(state="resolved")[:5]
+            # Through the reverse relation: the flag model is monitoring's, a floor above.
+            for flag in campaign.anomaly_flags.exclude(state="resolved")[:5]
         ),
         approvals_waiting=ApprovalRequest.objects.filter(
             campaign=campaign, status=ApprovalStatus.PENDING

@@ -7,7 +7,7 @@ clicks / impressions, ...), scaled for display. A reading keeps the denominator 
 a CTR from 40 impressions says little. Keeping the weight also makes pooling exact:
 the weight-weighted mean of several readings is the ratio of their summed counts (three
 quiet hours pool into one CPA of Σspend / Σconversions), which is how the detectors in
-``anomalies.py`` treat buckets too small to judge on their own.
+``monitoring.domain.anomalies`` treat buckets too small to judge on their own.
 
 Rates are in percent, like ``performance.metric_value`` (CTR 1.1 means 1.1 %).
 """

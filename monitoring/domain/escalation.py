@@ -26,7 +26,7 @@ campaign: an escalation stops only the agent work it is about.
 
 Why these rows:
 
-* A flag's response is the brand's decision (``campaigns.domain.anomalies``
+* A flag's response is the brand's decision (``monitoring.domain.anomalies``
   ``DEFAULT_RESPONSES``): "escalate" means a person must look (is the site or the
   tracking down?), which is about the whole campaign, whatever surface showed it first.
 * A flag the agents may handle themselves (optimise, pause) still escalates once the
@@ -54,9 +54,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from campaigns.domain.anomalies import KIND_FOR_METRIC
 from campaigns.domain.metrics import METRICS, Direction
 
+from .anomalies import KIND_FOR_METRIC
 from .slas import SLA_KINDS
 
 
@@ -105,7 +105,7 @@ class Trigger:
     summary: str = ""  # what happened in words; becomes the decision's summary
     channel: str = ""  # the surface it is about, when it is about one
     variant: str = ""
-    # source == "flag" (campaigns.models.AnomalyFlag)
+    # source == "flag" (monitoring.models.AnomalyFlag)
     flag_kind: str = ""  # an AnomalyKind value
     flag_response: str = ""  # a FlagResponse value: continue / optimize / pause / escalate
     observed: Decimal | float | None = None
@@ -148,7 +148,7 @@ RUN_ERRORS: Mapping[str, Reason] = {
     "spend_cap": Reason.PERMISSION,
 }
 
-#: Anomaly kinds and their labels: ``campaigns.models.AnomalyKind`` (a test holds them equal).
+#: Anomaly kinds and their labels: ``monitoring.models.AnomalyKind`` (a test holds them equal).
 FLAG_KINDS: Mapping[str, str] = {
     "cpm_spike": "CPM spike",
     "cpc_spike": "CPC spike",

@@ -70,7 +70,7 @@ class SlaState(StrEnum):
 
 _SEVERITY = {SlaState.ON_TRACK: 0, SlaState.AT_RISK: 1, SlaState.BREACHED: 2}
 
-#: Every SLA kind and its label: ``campaigns.models.SlaKind`` (a test holds them equal).
+#: Every SLA kind and its label: ``monitoring.models.SlaKind`` (a test holds them equal).
 SLA_KINDS: dict[str, str] = {
     "draft_time": "Draft within target time",
     "qa_pass_rate": "QA pass rate",

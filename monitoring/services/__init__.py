@@ -2,6 +2,7 @@
 
 - ``telemetry``: ingesting reported delivery (batches, idempotent by event id);
 - ``detection``: the detectors over each series, and flags from their transitions;
+- ``flags``: raising, updating and resolving anomaly flags; recording SLA evaluations;
 - ``responses``: what a firing flag does; silences; circuit breakers;
 - ``escalations``: opening, telling, climbing, acknowledging, resolving;
 - ``notify``: in-app notifications, email and webhook deliveries;
@@ -29,6 +30,12 @@ from .escalations import (
     escalations_climb,
     escalations_resolve_for_phase,
 )
+from .flags import (
+    anomaly_flag_raise,
+    anomaly_flag_resolve,
+    anomaly_flag_responded,
+    sla_evaluation_record,
+)
 from .notify import (
     DeliveryFailed,
     deliveries_resend,
@@ -44,6 +51,9 @@ __all__ = [
     "IngestResult",
     "Origin",
     "TelemetryInvalid",
+    "anomaly_flag_raise",
+    "anomaly_flag_resolve",
+    "anomaly_flag_responded",
     "breaker_close",
     "breaker_open",
     "campaign_hours",
@@ -65,5 +75,6 @@ __all__ = [
     "notify_people",
     "silence_create",
     "silence_end",
+    "sla_evaluation_record",
     "telemetry_ingest",
 ]

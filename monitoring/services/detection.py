@@ -1,4 +1,4 @@
-"""The performance agent's watch: the detectors (``campaigns.domain.anomalies``) run over
+"""The performance agent's watch: the detectors (``monitoring.domain.anomalies``) run over
 each campaign's series, and what their transitions do — flags raised and resolved, the
 configured response carried out (continue, optimise, pause, escalate), people told.
 
@@ -38,7 +38,12 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from campaigns.domain.anomalies import (
+from campaigns.domain.metrics import Bucket, Metric
+from campaigns.domain.phases import Phase
+from campaigns.models import Campaign, PerformanceSample
+from governance.domain.audit import Actor
+
+from ..domain.anomalies import (
     AUDIENCE_FATIGUE,
     BROKEN_LINK,
     CONVERSION_DROP,
@@ -55,14 +60,18 @@ from campaigns.domain.anomalies import (
     detectors_for,
     responses_for,
 )
-from campaigns.domain.metrics import Bucket, Metric
-from campaigns.domain.phases import Phase
-from campaigns.models import AnomalyFlag, Campaign, FlagState, PerformanceSample
-from governance.domain.audit import Actor
-
 from ..domain.telemetry import TelemetryRow
-from ..models import BreakerState, CircuitBreaker, DetectorState, MonitoringSettings, Silence
+from ..models import (
+    AnomalyFlag,
+    BreakerState,
+    CircuitBreaker,
+    DetectorState,
+    FlagState,
+    MonitoringSettings,
+    Silence,
+)
 from . import sql
+from .flags import anomaly_flag_raise, anomaly_flag_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -660,8 +669,6 @@ def flag_apply(
     """Carry one detector transition into the flag it is about (one incident, one flag):
     pending opens it, firing fires it and runs its response (unless silenced), clearing
     before firing withdraws it, resolved resolves it."""
-    from campaigns import services as campaigns_services
-
     t = flagged.transition
     surface = {"channel": channel, "variant": variant}
     open_flag = AnomalyFlag.objects.filter(
@@ -671,7 +678,7 @@ def flag_apply(
         **surface,
     ).first()
     if t.to_state in (State.PENDING, State.FIRING):
-        flag = campaigns_services.anomaly_flag_raise(
+        flag = anomaly_flag_raise(
             campaign_id=campaign.pk,
             kind=flagged.kind,
             explanation=t.explanation[:300],
@@ -696,7 +703,7 @@ def flag_apply(
         if t.from_state == State.PENDING
         else t.explanation[:300] or "Back within its limits."
     )
-    campaigns_services.anomaly_flag_resolve(flag_id=open_flag.pk, actor=WATCHER, note=note)
+    anomaly_flag_resolve(flag_id=open_flag.pk, actor=WATCHER, note=note)
     return open_flag.pk
 
 

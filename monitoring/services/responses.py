@@ -19,15 +19,16 @@ from django.utils import timezone
 
 from approvals.services import action_propose
 from campaigns.domain.briefs import CHANNELS
-from campaigns.models import AnomalyFlag, AnomalyKind, Campaign
+from campaigns.models import Campaign
 from governance import events, policies
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError, NotPermitted
 from governance.services import audit_record
 
 from ..domain.escalation import Source, Trigger
-from ..models import BreakerState, CircuitBreaker, Silence
+from ..models import AnomalyFlag, AnomalyKind, BreakerState, CircuitBreaker, Silence
 from .detection import WATCHER, matching_silence
+from .flags import anomaly_flag_responded
 from .notify import notify_people
 
 #: The shortest justification accepted for resuming a paused surface.
@@ -37,8 +38,6 @@ MIN_JUSTIFICATION = 15
 def flag_respond(*, flag: AnomalyFlag, now: datetime) -> str:
     """Carry out a flag's response as it fires (inside the detection's transaction);
     what was done, recorded on the flag."""
-    from campaigns.services import anomaly_flag_responded
-
     campaign = flag.campaign
     events.announce_publicly(
         event="anomaly.flagged",

@@ -7,12 +7,12 @@ from typing import Any
 
 from django.db import transaction
 
-from campaigns.domain.anomalies import responses_for
 from governance import policies
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError, NotPermitted
 from governance.services import audit_record
 
+from ..domain.anomalies import responses_for
 from ..domain.escalation import validate_chain
 from ..models import MonitoringSettings
 

@@ -3,7 +3,7 @@
 Each SLA is measured from the records the product already keeps — runs, handoffs, the
 gate's decisions, approvals, escalations, flags, notifications — judged by the pure
 rules in ``monitoring.domain.slas`` against the brief's targets and the brand's
-monitoring settings, and recorded (``campaigns.services.sla_evaluation_record``) when
+monitoring settings, and recorded (``monitoring.services.sla_evaluation_record``) when
 its status changes, or every ``RECORD_EVERY`` while it holds. The campaign's SLA
 status is the worst latest one; an SLA that becomes breached escalates.
 
@@ -37,7 +37,7 @@ from approvals.models import ApprovalRequest, ApprovalStatus, PolicyDecisionReco
 from campaigns.domain.briefs import CHANNELS
 from campaigns.domain.budget import PaceStatus, pace
 from campaigns.domain.phases import Phase
-from campaigns.models import AnomalyFlag, Campaign, CampaignHold, SlaEvaluation
+from campaigns.models import Campaign, CampaignHold
 from campaigns.selectors import campaign_plan_end
 from governance import events
 from governance.domain.audit import Actor
@@ -53,8 +53,9 @@ from ..domain.slas import (
     time_to_event,
     within_band,
 )
-from ..models import Escalation, MonitoringSettings, Notification
+from ..models import AnomalyFlag, Escalation, MonitoringSettings, Notification, SlaEvaluation
 from ..selectors import delivery_so_far
+from .flags import sla_evaluation_record
 
 #: The performance agent keeps the SLA clocks.
 CLOCK = Actor.for_agent("performance")
@@ -372,8 +373,6 @@ def _policy_issue(campaign: Campaign) -> tuple[datetime, datetime | None] | None
 def _record(campaign: Campaign, reading: SlaReading, *, now: datetime) -> int:
     """Write the reading down if its status changed (or it held for ``RECORD_EVERY``);
     a newly breached SLA escalates. 1 if recorded."""
-    from campaigns.services import sla_evaluation_record
-
     from .escalations import escalation_raise
 
     latest: Any = (

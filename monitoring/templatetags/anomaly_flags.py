@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 
-from campaigns.domain.anomalies import AUDIENCE_FATIGUE, KIND_FOR_METRIC
 from campaigns.domain.metrics import METRICS, Metric, format_band, format_value
-from campaigns.models import AnomalyFlag, FlagState
+
+from ..domain.anomalies import AUDIENCE_FATIGUE, KIND_FOR_METRIC
+from ..models import AnomalyFlag, FlagState
 
 register = template.Library()
 

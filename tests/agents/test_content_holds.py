@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from approvals.models import ApprovalRequest
 from campaigns.domain.briefs import BriefSpec
-from campaigns.models import CampaignHold, SlaEvaluation
+from campaigns.models import CampaignHold
 from campaigns.services import brief_create
 from governance.models import AuditEvent
-from monitoring.models import Escalation, Notification
+from monitoring.models import Escalation, Notification, SlaEvaluation
 from monitoring.services.slas import slas_evaluate
 from tests.memory.builders import propose
 

@@ -19,18 +19,18 @@ from agents.models import AgentRun, RunStatus
 from agents.services import RunHold, Usage, agent_run_claim, agent_run_complete, hand_on
 from approvals.services import action_propose
 from campaigns.models import Campaign
-from campaigns.services import (
-    anomaly_flag_raise,
-    campaign_record_spend,
-    campaign_transition_phase,
-    sla_evaluation_record,
-)
+from campaigns.services import campaign_record_spend, campaign_transition_phase
 from governance.domain.audit import Actor
 from governance.services import audit_record
 from memory.services import memory_entry_create
 from monitoring.domain.escalation import Source, Trigger
 from monitoring.models import Escalation
-from monitoring.services import escalation_acknowledge, escalation_raise
+from monitoring.services import (
+    anomaly_flag_raise,
+    escalation_acknowledge,
+    escalation_raise,
+    sla_evaluation_record,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

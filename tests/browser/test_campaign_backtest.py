@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from agents.connectors.market import Fault, MarketSpec, simulate_series
 from campaigns.domain.phases import Phase
-from campaigns.models import AnomalyFlag
+from monitoring.models import AnomalyFlag
 from monitoring.services import telemetry_ingest
 from tests.browser.test_tower_live import log_in
 from tests.factories import CampaignFactory

@@ -11,11 +11,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import services
 from campaigns.domain.phases import Phase
-from campaigns.models import AnomalyKind, FlagResponse, FlagState, PerformanceSample
+from campaigns.models import PerformanceSample
 from controltower.charts import EN_DASH
 from governance.domain.audit import Actor
+from monitoring import services as monitoring_services
+from monitoring.models import AnomalyKind, FlagResponse, FlagState
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
@@ -207,7 +208,7 @@ def test_the_page_offers_the_backtest_and_draws_the_detectors_band(login, manage
 
 
 def test_a_flag_shows_the_band_it_left(login, manager, delivering):
-    flag = services.anomaly_flag_raise(
+    flag = monitoring_services.anomaly_flag_raise(
         campaign_id=delivering.pk,
         kind=AnomalyKind.CPC_SPIKE,
         explanation="CPC 0.62 is above its usual range (up to 0.48) for 3 h",
@@ -227,6 +228,6 @@ def test_a_flag_shows_the_band_it_left(login, manager, delivering):
         in page
     )
 
-    services.anomaly_flag_resolve(flag_id=flag.pk, actor=Actor.for_agent("performance"))
+    monitoring_services.anomaly_flag_resolve(flag_id=flag.pk, actor=Actor.for_agent("performance"))
     page = login(manager).get(reverse("campaigns:detail", args=[delivering.pk])).content.decode()
     assert f'<p class="flag-band small">Expected 0.31{EN_DASH}0.48, seen 0.62</p>' in page

@@ -18,17 +18,10 @@ from approvals.models import ApprovalRequest, ApprovalStatus
 from approvals.services import action_propose, approval_decide
 from campaigns import services
 from campaigns.domain.phases import Phase
-from campaigns.models import (
-    AnomalyFlag,
-    AnomalyKind,
-    Campaign,
-    FlagResponse,
-    FlagState,
-    PerformanceSample,
-    SlaKind,
-    SlaStatus,
-)
+from campaigns.models import Campaign, PerformanceSample, SlaStatus
 from governance.domain.audit import Actor
+from monitoring import services as monitoring_services
+from monitoring.models import AnomalyFlag, AnomalyKind, FlagResponse, FlagState, SlaKind
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,7 +98,7 @@ def test_charts_render_from_the_samples(login, manager, live_campaign):
 
 def test_anomaly_flags_are_marked_on_the_performance_chart(login, manager, live_campaign):
     add_samples(live_campaign, [(1, "100.00", 4), (0, "120.00", 3)])
-    services.anomaly_flag_raise(
+    monitoring_services.anomaly_flag_raise(
         campaign_id=live_campaign.pk,
         kind=AnomalyKind.CPA_ABOVE_LIMIT,
         explanation="CPA 40.00 is above the control limit 28.00 </script><b>for 2 h</b>",
@@ -201,23 +194,23 @@ def test_approvals_flags_and_latest_slas_are_shown(login, manager, live_campaign
         summary="Email for the second wave",
     ).approval
     approval_decide(approval_id=decided.pk, user=manager, approve=True)
-    services.anomaly_flag_raise(
+    monitoring_services.anomaly_flag_raise(
         campaign_id=live_campaign.pk,
         kind=AnomalyKind.CPM_SPIKE,
         explanation="CPM 14.80 on paid social is 63 % above its median",
         response=FlagResponse.OPTIMIZE,
         actor=AGENT,
     )
-    resolved = services.anomaly_flag_raise(
+    resolved = monitoring_services.anomaly_flag_raise(
         campaign_id=live_campaign.pk,
         kind=AnomalyKind.BROKEN_LINK,
         explanation="Landing page returned 404",
         response=FlagResponse.PAUSE,
         actor=AGENT,
     )
-    services.anomaly_flag_resolve(flag_id=resolved.pk, actor=AGENT)
+    monitoring_services.anomaly_flag_resolve(flag_id=resolved.pk, actor=AGENT)
     for status, measured in [(SlaStatus.ON_TRACK, "+2 %"), (SlaStatus.AT_RISK, "+9 %")]:
-        services.sla_evaluation_record(
+        monitoring_services.sla_evaluation_record(
             campaign_id=live_campaign.pk,
             sla=SlaKind.BUDGET_PACING,
             status=status,

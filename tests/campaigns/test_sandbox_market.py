@@ -22,8 +22,8 @@ from agents.connectors.market import (
     next_buckets,
     simulate_series,
 )
-from campaigns.domain.anomalies import DEFAULT_DETECTORS, Monitor, State, detectors_for
 from campaigns.domain.metrics import metric_value
+from monitoring.domain.anomalies import DEFAULT_DETECTORS, Monitor, State, detectors_for
 
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 SPEC = MarketSpec.default()

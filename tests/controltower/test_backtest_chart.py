@@ -4,9 +4,9 @@ import json
 import math
 from datetime import UTC, datetime, timedelta
 
-from campaigns.domain.anomalies import BacktestPoint
 from campaigns.domain.performance import BandPoint, MetricPoint
 from controltower import charts
+from monitoring.domain.anomalies import BacktestPoint
 
 T0 = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)  # a Tuesday
 

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest
-from campaigns.models import AnomalyFlag, Campaign, SlaStatus
+from campaigns.models import Campaign, SlaStatus
+from monitoring.models import AnomalyFlag
 from tests.factories import CampaignFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from campaigns.models import Campaign, SlaEvaluation
+from campaigns.models import Campaign
 from governance.domain.roles import Role
 from monitoring.domain.escalation import Source, Trigger
-from monitoring.models import Escalation
+from monitoring.models import Escalation, SlaEvaluation
 from monitoring.services import escalation_raise
 from tests.factories import UserFactory
 from tests.stack import celery_beat, celery_worker

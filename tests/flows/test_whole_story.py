@@ -30,13 +30,13 @@ import pytest
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest
-from campaigns.models import AnomalyFlag, Brand, Campaign, CampaignHold, ContentVariant
+from campaigns.models import Brand, Campaign, CampaignHold, ContentVariant
 from campaigns.services import brand_save
 from governance.domain.audit import Actor
 from governance.domain.roles import Role
 from memory.domain.claims import ClaimSpec
 from memory.services import claim_propose, claim_review, memory_entry_create
-from monitoring.models import Escalation, SandboxCursor
+from monitoring.models import AnomalyFlag, Escalation, SandboxCursor
 from tests.factories import UserFactory
 from tests.flows.whole_stack import Stack, whole_stack
 from tests.stack import ROOT, process_env

@@ -26,7 +26,7 @@ from agents.connectors.email import EmailConnector
 from agents.connectors.sandbox import SandboxMarket
 from agents.specialists.distribution import Distribution
 from approvals.domain.decisions import content_hash
-from campaigns.models import AnomalyFlag, ContentVariant, PerformanceSample
+from campaigns.models import ContentVariant, PerformanceSample
 from crm.models import CampaignEmailSend, Contact, Subscription
 from governance import exports as audit_exports
 from governance.domain.audit import Actor
@@ -35,7 +35,7 @@ from governance.domain.roles import Role
 from governance.models import AuditEvent
 from governance.services import audit_record
 from integrations import exports, views
-from monitoring.models import NotificationDelivery, TelemetryEvent, TelemetryImport
+from monitoring.models import AnomalyFlag, NotificationDelivery, TelemetryEvent, TelemetryImport
 from monitoring.services import notification_delivery_send, notify_people
 from monitoring.services.imports import PENDING_IMPORT_TTL, telemetry_import_confirm
 from tests.factories import CampaignFactory, UserFactory

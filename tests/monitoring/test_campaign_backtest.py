@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from campaigns.domain.anomalies import PACING_DRIFT, detectors_for
-from campaigns.models import AnomalyFlag, Brief, Campaign
+from campaigns.models import Brief, Campaign
+from monitoring.domain.anomalies import PACING_DRIFT, detectors_for
+from monitoring.models import AnomalyFlag
 from monitoring.selectors import campaign_backtest, campaign_expected_band
 from monitoring.services import live_detector
 

@@ -8,9 +8,16 @@ from django.utils import timezone
 
 from agents.connectors.market import Fault
 from agents.models import AgentRun
-from campaigns.models import AnomalyFlag, Brief, Campaign, FlagState
+from campaigns.models import Brief, Campaign
 from governance.models import AuditEvent
-from monitoring.models import CircuitBreaker, DetectorState, Escalation, Notification
+from monitoring.models import (
+    AnomalyFlag,
+    CircuitBreaker,
+    DetectorState,
+    Escalation,
+    FlagState,
+    Notification,
+)
 from monitoring.services import monitoring_close_buckets, silence_create
 
 from .conftest import DAYS_RUN, feed, market_events

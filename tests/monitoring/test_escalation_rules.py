@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns.domain.anomalies import DEFAULT_RESPONSES, KINDS
-from campaigns.models import AnomalyKind, FlagResponse, SlaStatus
+from campaigns.models import SlaStatus
+from monitoring.domain.anomalies import DEFAULT_RESPONSES, KINDS
 from monitoring.domain.escalation import (
     DEFAULT_CHAIN,
     FLAG_DIRECTIONS,
@@ -25,6 +25,7 @@ from monitoring.domain.escalation import (
     overshoot_pct,
     validate_chain,
 )
+from monitoring.models import AnomalyKind, FlagResponse
 
 P, M, D, X, S = (
     Reason.PERFORMANCE,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns.models import SlaKind, SlaStatus
+from campaigns.models import SlaStatus
 from monitoring.domain.slas import (
     SLA_KINDS,
     TIME,
@@ -18,6 +18,7 @@ from monitoring.domain.slas import (
     within_band,
     worst,
 )
+from monitoring.models import SlaKind
 
 ON, RISK, BREACH = SlaState.ON_TRACK, SlaState.AT_RISK, SlaState.BREACHED
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from agents.services import agent_run_claim, agent_work_request
-from campaigns.models import Campaign, SlaEvaluation
+from campaigns.models import Campaign
 from governance.models import AuditEvent
-from monitoring.models import Escalation, MonitoringSettings
+from monitoring.models import Escalation, MonitoringSettings, SlaEvaluation
 from monitoring.services.slas import campaign_sla_readings, slas_evaluate
 
 pytestmark = pytest.mark.django_db

@@ -185,7 +185,7 @@ def test_repeated_timestamps_are_refused_when_asked(tmp_path):
     ],
 )
 def test_repeated_timestamps_keep_going_and_say_what_was_done(tmp_path, policy, value, said):
-    from campaigns.management.commands.detect_anomalies import read_series
+    from monitoring.management.commands.detect_anomalies import read_series
 
     series = read_series(write(tmp_path, REPEATED), duplicates=policy or "mean")
     assert [o.value for o in series.observations] == [value]
@@ -197,7 +197,7 @@ def test_repeated_timestamps_keep_going_and_say_what_was_done(tmp_path, policy, 
 
 
 def test_repeated_weighted_rows_pool_exactly(tmp_path):
-    from campaigns.management.commands.detect_anomalies import read_series
+    from monitoring.management.commands.detect_anomalies import read_series
 
     text = "timestamp,value,weight\n2026-03-02T00:00:00Z,2.0,10\n2026-03-02T00:00:00Z,1.0,30\n"
     (point,) = read_series(write(tmp_path, text)).observations

@@ -1,12 +1,14 @@
-"""The services that feed the tower's SLA and anomaly columns (monitoring builds on them)."""
+"""The flag and SLA writes (``monitoring.services.flags``) that feed the tower's SLA and
+anomaly columns."""
 
 import pytest
 
-from campaigns.models import AnomalyFlag, Campaign
-from campaigns.services import anomaly_flag_raise, anomaly_flag_resolve, sla_evaluation_record
+from campaigns.models import Campaign
 from governance.domain.audit import Actor
 from governance.domain.errors import DomainError
 from governance.models import AuditEvent
+from monitoring.models import AnomalyFlag
+from monitoring.services import anomaly_flag_raise, anomaly_flag_resolve, sla_evaluation_record
 
 pytestmark = pytest.mark.django_db
 AGENT = Actor.for_agent("performance")

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns.domain.anomalies import (
+from campaigns.domain.metrics import Bucket, Direction, metric_value, reading
+from monitoring.domain.anomalies import (
     BROKEN_LINK,
     DEFAULT_DETECTORS,
     DEFAULT_RESPONSES,
@@ -21,15 +22,14 @@ from campaigns.domain.anomalies import (
     Monitor,
     Observation,
     State,
-    _Window,
     detect,
     detector_for_metric,
     detectors_for,
     firing_times,
     responses_for,
 )
-from campaigns.domain.metrics import Bucket, Direction, metric_value, reading
-from campaigns.models import AnomalyKind, FlagResponse, FlagState
+from monitoring.domain.anomalies.baselines import Window
+from monitoring.models import AnomalyKind, FlagResponse, FlagState
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday, midnight
 
@@ -445,22 +445,22 @@ def test_metrics_read_from_a_bucket_with_their_volume():
     ],
 )
 def test_the_window_median_and_mad_match_the_textbook(values):
-    window = _Window(len(values), values)
+    window = Window(len(values), values)
     median = statistics.median(values)
     assert window.median() == median
     assert window.mad(median) == pytest.approx(statistics.median(abs(v - median) for v in values))
 
 
 def test_the_window_keeps_only_the_trailing_points():
-    window = _Window(3, [1.0, 50.0, 2.0, 3.0, 4.0])
+    window = Window(3, [1.0, 50.0, 2.0, 3.0, 4.0])
     assert list(window.fifo) == [2.0, 3.0, 4.0] and window.sorted == [2.0, 3.0, 4.0]
 
 
 def test_skipping_healthy_points_while_idle_changes_no_transition():
     """The ingestion skips healthy link checks on an idle series (``Detector.idle``):
     judging them would change no transition. Literal series of (checks, failures)."""
-    from campaigns.domain.anomalies import Detector, detectors_for
     from campaigns.domain.metrics import Bucket
+    from monitoring.domain.anomalies import Detector, detectors_for
 
     checks = [(12, 0), (12, 0), (12, 12), (12, 11), (12, 0), (12, 0), (12, 0), (12, 0), (12, 9)]
     start = datetime(2026, 3, 2, 9, tzinfo=UTC)

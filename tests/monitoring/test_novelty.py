@@ -1,4 +1,4 @@
-"""The novelty judge (``campaigns.domain.novelty``) and the detectors built on it: pure
+"""The novelty judge (``monitoring.domain.novelty``) and the detectors built on it: pure
 rules, no database."""
 
 import json
@@ -9,22 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campaigns.domain.anomalies import (
-    Detector,
-    Observation,
-    State,
-    detect,
-    novelty_detector,
-)
 from campaigns.domain.metrics import Direction
-from campaigns.domain.novelty import (
-    LEVEL,
-    SEASON,
-    SMOOTHED,
-    SWING,
-    NoveltyJudge,
-    NoveltySettings,
-)
+from monitoring.domain.anomalies import Detector, Observation, State, detect, novelty_detector
+from monitoring.domain.novelty import LEVEL, SEASON, SMOOTHED, SWING, NoveltyJudge, NoveltySettings
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 #: Small numbers, and values learned as soon as judged, to test one rule at a time.
@@ -213,7 +200,7 @@ def test_settings_are_validated():
 
 
 def test_a_backtest_is_the_live_detector_point_by_point():
-    from campaigns.domain.anomalies import backtest, firing_times
+    from monitoring.domain.anomalies import backtest, firing_times
 
     values = steady(300) + [40.0] * 5 + steady(60, seed=9)
     observations = [Observation(T0 + timedelta(hours=i), v) for i, v in enumerate(values)]

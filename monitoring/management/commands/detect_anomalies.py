@@ -28,8 +28,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.domain.anomalies import Observation, detector_for_metric, firing_times
 from campaigns.domain.metrics import Direction, Metric
+from monitoring.domain.anomalies import Observation, detector_for_metric, firing_times
 
 DIRECTIONS = {
     "up": Direction.UP_IS_BAD,
