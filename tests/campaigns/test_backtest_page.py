@@ -11,9 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from agents.charts import EN_DASH
 from campaigns.domain.phases import Phase
 from campaigns.models import PerformanceSample
-from controltower.charts import EN_DASH
 from governance.domain.audit import Actor
 from monitoring import services as monitoring_services
 from monitoring.models import AnomalyKind, FlagResponse, FlagState
