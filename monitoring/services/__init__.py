@@ -14,10 +14,8 @@ Import from here; the modules are an implementation detail.
 """
 
 from .detection import (
-    campaign_hours,
     detect_on_batch,
     flag_apply,
-    live_detector,
     monitoring_close_buckets,
 )
 from .escalations import (

@@ -22,7 +22,7 @@ def probe():
     signal = Signal()
     heard: list[dict] = []
 
-    def receiver(sender, **ids):
+    def receiver(sender, signal, **ids):
         heard.append(ids)
 
     signal.connect(receiver, weak=False)

@@ -11,8 +11,7 @@ from django.utils import timezone
 from campaigns.models import Brief, Campaign
 from monitoring.domain.anomalies import PACING_DRIFT, detectors_for
 from monitoring.models import AnomalyFlag
-from monitoring.selectors import campaign_backtest, campaign_expected_band
-from monitoring.services import live_detector
+from monitoring.selectors import campaign_backtest, campaign_expected_band, live_detector
 
 from .conftest import DAYS_RUN, feed, market_events
 

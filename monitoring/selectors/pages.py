@@ -19,15 +19,15 @@ from campaigns.models import Campaign
 from campaigns.selectors import campaigns_for_user
 from governance import policies
 
-from .domain.anomalies import (
+from ..domain.anomalies import (
     BacktestPoint,
     DetectorConfig,
     Observation,
     backtest,
     detector_for_metric,
 )
-from .domain.escalation import TIER_LABELS, Reason, chain_from_json
-from .models import (
+from ..domain.escalation import TIER_LABELS, Reason, chain_from_json
+from ..models import (
     OPEN_FLAG_STATES,
     UNRESOLVED,
     AnomalyFlag,
@@ -42,6 +42,7 @@ from .models import (
     TelemetryImport,
     TelemetryImportStatus,
 )
+from .series import campaign_hours, live_detector
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def delivery_so_far(campaign_ids: list[int]) -> dict[int, Delivery]:
 
     from campaigns.models import PerformanceSample
 
-    from .models import SandboxCursor
+    from ..models import SandboxCursor
 
     last_hour = (
         PerformanceSample.objects.filter(campaign=OuterRef("pk"))
@@ -285,9 +286,6 @@ def campaign_backtest(
     TRICKY: the watch judges CPM, CPC and CVR per channel; here they are judged on the
     campaign as a whole, like the chart that shows them. CPA and pacing are judged on the
     whole campaign by the watch too, so there the backtest is exactly what it saw."""
-    # Imported here: ``monitoring.services`` imports this module (SLAs read deliveries).
-    from .services import campaign_hours, live_detector
-
     spec = METRICS[Metric(metric)]
     config = (
         live_detector(campaign, spec.metric)
@@ -414,7 +412,7 @@ def agent_operations(*, brand_id: int, agent: str, slas: tuple[str, ...], since:
     Approvals' track records ask it (registered in ``monitoring.subscribers``)."""
     from approvals.selectors import Operations
 
-    from .models import Escalation, SlaEvaluation
+    from ..models import Escalation, SlaEvaluation
 
     incidents = Escalation.objects.filter(
         campaign__brand_id=brand_id, agent_run__agent=agent, opened_at__gte=since
