@@ -11,27 +11,14 @@ and a database error after the claim gives the run back before the task retries
 ``CONTROLTOWER_AGENT_MAX_ATTEMPTS`` times, then failed and escalated.
 """
 
-from typing import Any
-
 from celery import shared_task
 from django.db import OperationalError
+
+from governance.tasks import TRANSIENT_RETRY
 
 from . import services
 from .providers import ModelUnavailable
 from .specialists import run_specialist
-
-#: How beat's ticks here survive a transient database error (a deadlock, a lock timeout,
-#: a dropped connection): retried with backoff, about 1, 2, 4 s jittered, the tick's
-#: ``expires`` kept. Safe because each tick works from what the database says is due.
-#: The same options as ``controltower.celery.TRANSIENT_RETRY``, written here because
-#: the agents do not import the project package above them.
-TRANSIENT_RETRY: dict[str, Any] = {
-    "autoretry_for": (OperationalError,),
-    "max_retries": 3,
-    "retry_backoff": 1,
-    "retry_backoff_max": 30,
-    "retry_jitter": True,
-}
 
 
 @shared_task(

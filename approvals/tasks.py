@@ -41,11 +41,3 @@ def sweep_timers() -> None:
 def review_autonomy() -> None:
     """Beat's tick: agents' track records, narrowing at once, recommending widenings."""
     autonomy_review()
-
-
-@shared_task(name="approvals.audit_checkpoint", ignore_result=True, acks_late=True, time_limit=120)
-def audit_checkpoint() -> None:
-    """Anchor the audit chain head outside the database (beat, hourly)."""
-    from governance.services import audit_checkpoint_write
-
-    audit_checkpoint_write()

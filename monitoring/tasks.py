@@ -3,24 +3,12 @@ ticks (``CELERY_BEAT_SCHEDULE``); each is safe to run twice or late, since the s
 work from what the database says is due — so a tick that meets a deadlock or a lock
 timeout is retried with backoff (``TRANSIENT_RETRY``), never lost."""
 
-from typing import Any
-
 from celery import shared_task
 from django.db import OperationalError
 
-from . import services
+from governance.tasks import TRANSIENT_RETRY
 
-#: How beat's ticks here survive a transient database error (a deadlock, a lock timeout,
-#: a dropped connection): retried with backoff, about 1, 2, 4 s jittered, the tick's
-#: ``expires`` kept. The same options as ``controltower.celery.TRANSIENT_RETRY``, written
-#: here because monitoring does not import the project package above it.
-TRANSIENT_RETRY: dict[str, Any] = {
-    "autoretry_for": (OperationalError,),
-    "max_retries": 3,
-    "retry_backoff": 1,
-    "retry_backoff_max": 30,
-    "retry_jitter": True,
-}
+from . import services
 
 
 @shared_task(name="monitoring.deliver", bind=True, acks_late=True, max_retries=6)

@@ -216,8 +216,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         for task in ("sandbox_tick", "close_buckets", "climb_escalations", "evaluate_slas")
     },
     # The audit chain head, signed and kept outside the database.
-    "approvals.audit-checkpoint": {
-        "task": "approvals.audit_checkpoint",
+    "governance.audit-checkpoint": {
+        "task": "governance.audit_checkpoint",
         "schedule": crontab(minute=7),
         "options": {"expires": 60 * 60},
     },
