@@ -13,6 +13,9 @@ over the phases, their telemetry, and the incidents and approvals that tell a st
 
 Every state change goes through the services, as agents and people would. Only the
 hourly ``PerformanceSample`` telemetry (a read model) is bulk-inserted.
+
+Long (over 500 lines) because most of it is the demo's data — brands, briefs, stories,
+proposals — kept in one place so the demo reads as one story.
 """
 
 from __future__ import annotations

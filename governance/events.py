@@ -46,8 +46,6 @@ approval_moved = Signal()
 access_changed = Signal()
 #: These people's notifications changed. ``user_ids``.
 notifications_changed = Signal()
-#: A brief was accepted; its planning should start. ``brief_id``, ``campaign_id``.
-brief_accepted = Signal()
 
 # --- In the transaction -----------------------------------------------------------------
 

@@ -31,7 +31,8 @@ because it sees a leader's rate fall by a fifth in 11 rounds of 1,000 instead of
 and costs under a tenth of a point more in a steady market (docs/PERFORMANCE.md,
 issue 14).
 
-Everything here is deterministic given the ``random.Random`` passed in.
+Everything here is deterministic given the ``random.Random`` passed in. Over 500 lines on
+purpose: one algorithm (the posterior, the change test, the shares) that is read together.
 """
 
 from __future__ import annotations

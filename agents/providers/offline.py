@@ -6,6 +6,9 @@ facts always give the same output, so the product runs and is testable anywhere.
 labels its work "offline composer" so nobody mistakes it for an LLM. Its output goes
 through the same pydantic-ai runtime, handoff schemas and compliance checks as a real
 model's.
+
+One module, over 500 lines, on purpose: it is one model — the composer for every
+specialist's output type — and its parts only make sense together.
 """
 
 from __future__ import annotations

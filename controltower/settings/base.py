@@ -4,6 +4,8 @@ With nothing set, the product runs on the embedded defaults: a SQLite file under
 ``var/`` and the embedded Redis that ``make run`` starts on a unix socket under
 ``var/redis/``. Production sets ``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``,
 ``ALLOWED_HOSTS`` and turns ``DEBUG`` off.
+
+One file, over 500 lines: every setting, each beside the reason it has the value it has.
 """
 
 from decimal import Decimal, InvalidOperation

@@ -18,6 +18,9 @@ once, in order, with no look-ahead — exactly what ``detect_anomalies`` does on
 export. Hours a campaign was not live (or a channel was paused) are skipped, not judged
 as zero delivery. Each series' detector state is a ``DetectorState`` row, locked while
 it advances, so two batches for one campaign queue up instead of judging twice.
+
+About 500 lines: the watch's loop and what a transition does belong together; what it
+reads is ``monitoring.selectors.series``.
 """
 
 from __future__ import annotations
