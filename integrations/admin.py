@@ -22,7 +22,7 @@ from governance.domain.errors import DomainError
 from governance.events import ANNOUNCEMENTS as EVENT_TYPES
 
 from .models import WebhookDelivery, WebhookSubscription
-from .webhooks import (
+from .services import (
     subscription_problems,
     webhook_revoke,
     webhook_send_test,

@@ -1,5 +1,5 @@
 """Outbound webhooks: a brand's subscriptions and each delivery's log. Written only by
-``integrations.webhooks``."""
+``integrations.services``."""
 
 from __future__ import annotations
 

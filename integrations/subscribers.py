@@ -9,7 +9,7 @@ from django.dispatch import receiver
 
 from governance import events
 
-from .webhooks import webhooks_enqueue
+from .services import webhooks_enqueue
 
 
 @receiver(events.announced)

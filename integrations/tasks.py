@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from . import webhooks
+from . import services
 
 
 @shared_task(
@@ -16,20 +16,20 @@ from . import webhooks
 def deliver_webhook(self, delivery_id: int) -> str:
     """Post one delivery; while it fails, retried with backoff (30 s · 2^n, at most 1 h)."""
     try:
-        return webhooks.webhook_delivery_send(
+        return services.webhook_delivery_send(
             delivery_id=delivery_id, last_try=self.request.retries >= self.max_retries
         )
-    except webhooks.WebhookDeliveryFailed as exc:
+    except services.WebhookDeliveryFailed as exc:
         # TRICKY: wait as long as the delivery says (its attempts, kept in the database),
         # not by this task's retry count: a task re-sent by beat starts again at 0, and a
         # retry arriving before ``next_attempt_at`` would be skipped as a duplicate.
         raise self.retry(exc=exc, countdown=exc.retry_in) from exc
     except OperationalError as exc:  # the database, not the endpoint: nothing recorded
         raise self.retry(
-            exc=exc, countdown=webhooks.backoff_seconds(self.request.retries + 1)
+            exc=exc, countdown=services.backoff_seconds(self.request.retries + 1)
         ) from exc
 
 
 @shared_task(name="integrations.resend_webhooks", acks_late=True, time_limit=120)
 def resend_webhooks() -> None:
-    webhooks.webhook_deliveries_resend()
+    services.webhook_deliveries_resend()

@@ -5,8 +5,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from .notices import send_claim_expiry_notice
-from .services import claim_expiry_notices_send
+from .services import claim_expiry_notices_send, send_claim_expiry_notice
 
 logger = logging.getLogger(__name__)
 

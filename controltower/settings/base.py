@@ -247,7 +247,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": 60 * 60},
     },
     # Webhook deliveries whose retry was lost with a crashed worker are sent again
-    # (only those overdue by 5 minutes; integrations.webhooks.RESEND_GRACE).
+    # (only those overdue by 5 minutes; integrations.services.RESEND_GRACE).
     "integrations.resend-webhooks": {
         "task": "integrations.resend_webhooks",
         "schedule": 60,

@@ -2,7 +2,8 @@
 
 - ``entries``: a brand's memory (facts, voice rules, lessons) and the gate's executor's
   changes to it;
-- ``claims``: the claims registry — propose, review, retire, expiry notices.
+- ``claims``: the claims registry — propose, review, retire, expiry notices;
+- ``notices``: the email telling a claim's legal owner it is about to expire.
 
 Adapters (pages, the API, the gate's executor, the daily expiry task, the demo) import
 from here; the modules are an implementation detail.
@@ -23,6 +24,7 @@ from .entries import (
     memory_entry_retire,
     memory_entry_revise,
 )
+from .notices import send_claim_expiry_notice
 
 __all__ = [
     "ClaimInvalid",
@@ -36,4 +38,5 @@ __all__ = [
     "memory_entry_create",
     "memory_entry_retire",
     "memory_entry_revise",
+    "send_claim_expiry_notice",
 ]

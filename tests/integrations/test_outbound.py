@@ -11,7 +11,7 @@ import pytest
 from governance.domain.errors import DomainError
 from integrations import outbound
 from integrations.models import WebhookSubscription
-from integrations.webhooks import webhook_send_test, webhook_subscribe
+from integrations.services import webhook_send_test, webhook_subscribe
 from monitoring.services.settings import monitoring_settings_problems
 
 pytestmark = pytest.mark.django_db

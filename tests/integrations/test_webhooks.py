@@ -30,8 +30,7 @@ from governance.models import AuditEvent
 from integrations.domain import signing
 from integrations.domain.signing import SignatureInvalid, sign, verify
 from integrations.models import WebhookDelivery, WebhookSubscription
-from integrations.tasks import deliver_webhook
-from integrations.webhooks import (
+from integrations.services import (
     WebhookDeliveryFailed,
     backoff_seconds,
     webhook_deliveries_resend,
@@ -41,6 +40,7 @@ from integrations.webhooks import (
     webhook_subscribe,
     webhooks_enqueue,
 )
+from integrations.tasks import deliver_webhook
 from tests.factories import UserFactory
 from tests.stack import celery_worker
 

@@ -6,7 +6,7 @@ import logging
 
 from django.core.mail import send_mail
 
-from .models import Claim
+from ..models import Claim
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
-"""Outbound webhooks: an admin subscribes a URL to some of a brand's events; each event
-is posted there as JSON, signed (``integrations.domain.signing``), retried with backoff
-while the endpoint fails, and logged (``WebhookDelivery``). docs/WEBHOOKS.md is the
-receivers' side.
+"""Every write of integrations — outbound webhooks: an admin subscribes a URL to some of
+a brand's events; each event is posted there as JSON, signed
+(``integrations.domain.signing``), retried with backoff while the endpoint fails, and
+logged (``WebhookDelivery``). docs/WEBHOOKS.md is the receivers' side.
 
 Lifecycle of a delivery::
 
