@@ -40,7 +40,10 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("account/api-tokens/", include("api.account_urls")),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico whatever the page links; the icon is an SVG.
+    path("favicon.ico", views.errors.favicon),
 ]
 
-handler404 = "controltower.views.not_found"
-handler500 = "controltower.views.server_error"
+handler403 = "controltower.views.errors.permission_denied"
+handler404 = "controltower.views.errors.not_found"
+handler500 = "controltower.views.errors.server_error"

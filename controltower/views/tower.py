@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views import defaults
 
 from campaigns.domain.phases import Phase
 from campaigns.selectors import brands_for_user
@@ -41,22 +40,3 @@ def tower(request: HttpRequest) -> HttpResponse:
 def topnav(request: HttpRequest) -> HttpResponse:
     """The navigation alone (with its approval counts), for a live page to resync."""
     return render(request, "base.html#topnav")
-
-
-# --- Errors --------------------------------------------------------------------------
-# Under /api/ an error is JSON in the API's one error shape, whatever raised it (a URL no
-# route matches, say); everywhere else it is the site's page.
-
-
-def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return JsonResponse({"error": "No such resource."}, status=404)
-    return defaults.page_not_found(request, exception)
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"error": "Something went wrong on our side; it is logged."}, status=500
-        )
-    return defaults.server_error(request)
