@@ -55,6 +55,9 @@ DEMO_LOGINS = (
     DemoLogin("manager", "tower-manager-demo", Role.MANAGER, ("northwind", "lumen")),
     DemoLogin("legal", "tower-legal-demo", Role.LEGAL, ("northwind",)),
     DemoLogin("admin", "tower-admin-demo", Role.ADMIN, (), staff=True),
+    # A second admin, so the two-person rule (an admin's decision a different admin
+    # confirms) can be tried in the demo without creating anyone.
+    DemoLogin("admin2", "tower-admin2-demo", Role.ADMIN, (), staff=True),
 )
 
 BRANDS = [

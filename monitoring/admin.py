@@ -1,5 +1,8 @@
 """Django admin for monitoring: settings, ingestion tokens and sandbox faults are made
-here by admins (through the audited services); everything else is read-only."""
+here by admins (through the audited services); everything else is read-only.
+
+Who may open these pages is ``policies.can_configure_monitoring``'s answer (the Admin
+role), not per-model permissions granted to the role's group one by one."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 
+from governance import policies
 from governance.admin import ReadOnlyAdmin
 
 from .models import (
@@ -25,6 +29,24 @@ from .models import (
 from .services.sandbox import FAULT_KINDS, fault_inject
 from .services.settings import FIELDS, monitoring_settings_problems, monitoring_settings_save
 from .services.tokens import ingestion_token_create, ingestion_token_revoke
+
+
+class ConfiguredByAdmins:
+    """Admins open, read and (where the page makes things) add, by the policy."""
+
+    def has_module_permission(self, request: Any) -> bool:
+        return policies.can_configure_monitoring(request.user)
+
+    def has_view_permission(self, request: Any, obj: Any = None) -> bool:
+        return policies.can_configure_monitoring(request.user)
+
+
+class MadeByAdmins(ConfiguredByAdmins):
+    def has_add_permission(self, request: Any) -> bool:
+        return policies.can_configure_monitoring(request.user)
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return policies.can_configure_monitoring(request.user)
 
 
 class MonitoringSettingsForm(forms.ModelForm):
@@ -51,7 +73,7 @@ class MonitoringSettingsForm(forms.ModelForm):
 
 
 @admin.register(MonitoringSettings)
-class MonitoringSettingsAdmin(admin.ModelAdmin):
+class MonitoringSettingsAdmin(MadeByAdmins, admin.ModelAdmin):
     form = MonitoringSettingsForm
     list_display = ["brand", "response_minutes", "completion_pct", "exception_max_pct"]
 
@@ -74,7 +96,7 @@ class TokenForm(forms.ModelForm):
 
 
 @admin.register(IngestionToken)
-class IngestionTokenAdmin(admin.ModelAdmin):
+class IngestionTokenAdmin(MadeByAdmins, admin.ModelAdmin):
     form = TokenForm
     list_display = [
         "name",
@@ -88,7 +110,8 @@ class IngestionTokenAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return obj is None  # tokens are made and revoked, never edited
+        # Tokens are made and revoked (the list's action), never edited.
+        return obj is None and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
@@ -119,13 +142,13 @@ class FaultForm(forms.ModelForm):
 
 
 @admin.register(SandboxFault)
-class SandboxFaultAdmin(admin.ModelAdmin):
+class SandboxFaultAdmin(MadeByAdmins, admin.ModelAdmin):
     form = FaultForm
     list_display = ["campaign", "kind", "channel", "variant", "severity", "starts_at", "ends_at"]
     list_select_related = ["campaign"]
 
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return obj is None
+        return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request: Any, obj: SandboxFault, form: Any, change: bool) -> None:
         fault = fault_inject(
@@ -141,45 +164,45 @@ class SandboxFaultAdmin(admin.ModelAdmin):
 
 
 @admin.register(AnomalyFlag)
-class AnomalyFlagAdmin(ReadOnlyAdmin):
+class AnomalyFlagAdmin(ConfiguredByAdmins, ReadOnlyAdmin):
     list_display = ["campaign", "kind", "state", "response", "opened_at", "resolved_at"]
     list_filter = ["kind", "state", "response"]
     list_select_related = ["campaign"]
 
 
 @admin.register(SlaEvaluation)
-class SlaEvaluationAdmin(ReadOnlyAdmin):
+class SlaEvaluationAdmin(ConfiguredByAdmins, ReadOnlyAdmin):
     list_display = ["campaign", "sla", "status", "measured", "target", "evaluated_at"]
     list_filter = ["sla", "status"]
     list_select_related = ["campaign"]
 
 
 @admin.register(Escalation)
-class EscalationAdmin(ReadOnlyAdmin):
+class EscalationAdmin(ConfiguredByAdmins, ReadOnlyAdmin):
     list_display = ["campaign", "reason", "status", "level", "opened_at", "acknowledged_by"]
     list_filter = ["reason", "status"]
     list_select_related = ["campaign", "acknowledged_by"]
 
 
 @admin.register(NotificationDelivery)
-class NotificationDeliveryAdmin(ReadOnlyAdmin):
+class NotificationDeliveryAdmin(ConfiguredByAdmins, ReadOnlyAdmin):
     list_display = ["channel", "target", "subject", "status", "attempts", "last_error", "sent_at"]
     list_filter = ["channel", "status"]
 
 
 @admin.register(Silence)
-class SilenceAdmin(ReadOnlyAdmin):
+class SilenceAdmin(ConfiguredByAdmins, ReadOnlyAdmin):
     list_display = ["brand", "campaign", "reason", "starts_at", "ends_at", "created_by"]
 
 
 @admin.register(CircuitBreaker)
-class CircuitBreakerAdmin(ReadOnlyAdmin):
+class CircuitBreakerAdmin(ConfiguredByAdmins, ReadOnlyAdmin):
     list_display = ["campaign", "channel", "variant", "state", "opened_at", "closed_by"]
     list_filter = ["state"]
 
 
 @admin.register(TelemetryEvent)
-class TelemetryEventAdmin(ReadOnlyAdmin):
+class TelemetryEventAdmin(ConfiguredByAdmins, ReadOnlyAdmin):
     list_display = ["event_id", "campaign", "channel", "variant", "occurred_at", "source"]
     list_filter = ["source", "channel"]
     list_select_related = ["campaign"]
