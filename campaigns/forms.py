@@ -3,20 +3,27 @@ and are applied by the services, so the API and CSV imports get the same message
 
 from __future__ import annotations
 
+from dataclasses import MISSING as dataclass_missing
+from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.utils import timezone
 
 from governance import policies
 
 from .domain.briefs import (
     CHANNELS,
     LIMITS,
+    MAX_DEADLINE_DAYS,
+    SLA_BOUNDS,
     SUCCESS_METRICS,
     BriefSpec,
     list_problems,
     split_lines,
     text_problem,
+    validate_brief,
 )
 from .domain.inputs import is_ascii_integer, is_ascii_number
 from .models import Brand, Brief
@@ -94,7 +101,18 @@ class ChannelsField(forms.MultipleChoiceField):
         return True
 
 
+def sla_field(field: str, label: str, initial: int) -> AsciiIntegerField:
+    least, most = SLA_BOUNDS[field]
+    return AsciiIntegerField(
+        label=label, initial=initial, widget=forms.NumberInput(attrs={"min": least, "max": most})
+    )
+
+
 class BriefForm(forms.Form):
+    """One submit says everything wrong: the fields' own checks (required, a number)
+    and the domain's rules (``validate_brief``) run together in ``clean``, and each
+    field shows its first problem from either. The service checks again when it saves."""
+
     brand = forms.ModelChoiceField(queryset=Brand.objects.none(), empty_label=None)
     title = bounded_text("title")
     objective = bounded_text("objective", widget=forms.Textarea(attrs={"rows": 3}))
@@ -135,15 +153,14 @@ class BriefForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="When agents must stop and ask a person.",
     )
-    sla_draft_hours = AsciiIntegerField(label="Draft within (hours)", min_value=1, initial=2)
-    sla_qa_pass_pct = AsciiIntegerField(
-        label="QA pass rate at least (%)", min_value=0, max_value=100, initial=95
+    # Their bounds are the domain's (SLA_BOUNDS), checked with the rest of the brief.
+    sla_draft_hours = sla_field("sla_draft_hours", "Draft within (hours)", 2)
+    sla_qa_pass_pct = sla_field("sla_qa_pass_pct", "QA pass rate at least (%)", 95)
+    sla_policy_escalation_minutes = sla_field(
+        "sla_policy_escalation_minutes", "Policy issue escalated within (minutes)", 10
     )
-    sla_policy_escalation_minutes = AsciiIntegerField(
-        label="Policy issue escalated within (minutes)", min_value=1, initial=10
-    )
-    sla_pacing_tolerance_pct = AsciiIntegerField(
-        label="Budget pacing within ± (%)", min_value=1, max_value=100, initial=10
+    sla_pacing_tolerance_pct = sla_field(
+        "sla_pacing_tolerance_pct", "Budget pacing within ± (%)", 10
     )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -152,6 +169,38 @@ class BriefForm(forms.Form):
         self.fields["brand"].queryset = brands
         if brands.count() == 1:
             self.fields["brand"].initial = brands.first()
+        self.today = timezone.localdate()
+        self.fields["deadline"].help_text = (
+            f"Today or later, up to two years ahead "
+            f"({(self.today + timedelta(days=MAX_DEADLINE_DAYS)).isoformat()})."
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        problems = validate_brief(
+            self._spec_so_far(),
+            today=self.today,
+            max_budget=settings.CONTROLTOWER_MAX_BRIEF_BUDGET,
+        )
+        for field, messages in problems.items():
+            if field in self.errors or field not in self.fields:
+                continue  # the field's own check already said what is wrong with it
+            for message in messages:
+                self.add_error(field, message)
+        return cleaned
+
+    def _spec_so_far(self) -> BriefSpec:
+        """The brief as far as the fields parsed. A field that failed its own check is
+        empty here: its message is already shown, and the domain's is skipped."""
+        values: dict[str, Any] = {}
+        for name, field in BriefSpec.__dataclass_fields__.items():
+            value = self.cleaned_data.get(name)
+            if value is None and name in LIMITS:
+                value = [] if LIMITS[name].items else ""
+            elif value is None and field.default is not dataclass_missing:
+                value = None if name in SLA_BOUNDS else field.default
+            values[name] = value
+        return BriefSpec(**values)
 
     def spec(self) -> BriefSpec:
         data = self.cleaned_data

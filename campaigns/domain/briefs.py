@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from .inputs import text_problem as characters_problem
@@ -65,6 +65,28 @@ LIMITS: dict[str, Limit] = {
     # Each known channel at most once.
     "channels": Limit(chars=max(map(len, CHANNELS)), items=len(CHANNELS)),
 }
+
+#: How far ahead a deadline may be: a campaign is planned within two years. Beyond
+#: that (9999-12-31) it is a typo or a placeholder, and the pacing of its budget (spread
+#: over the days to the deadline) would be nonsense.
+MAX_DEADLINE_DAYS = 730
+
+#: A brief's service levels, (least, most) each: the form, the API and
+#: :func:`validate_brief` take them from here.
+SLA_BOUNDS: dict[str, tuple[int, int]] = {
+    "sla_draft_hours": (1, 720),  # a draft within 30 days at most
+    "sla_qa_pass_pct": (1, 100),
+    "sla_policy_escalation_minutes": (1, 10_080),  # a week at most
+    "sla_pacing_tolerance_pct": (1, 100),
+}
+
+#: What a success target reads as, per metric, when it has a natural ceiling.
+PERCENT_METRICS = ("ctr",)
+COUNTED_METRICS = ("conversions", "qualified_leads")
+#: Above this a target is a typo whatever the metric (and more than the database holds).
+MAX_SUCCESS_TARGET = Decimal(1_000_000_000)
+#: A return on ad spend beyond this many times the spend is not a plan.
+MAX_ROAS = 100
 
 #: The lists among them.
 LIST_FIELDS: tuple[str, ...] = tuple(name for name, limit in LIMITS.items() if limit.items)
@@ -187,6 +209,7 @@ def validate_brief(draft: BriefSpec, *, today: date, max_budget: int) -> dict[st
         elif draft.budget is not None and draft.daily_cap > draft.budget:
             add("daily_cap", "The daily cap cannot be more than the whole budget.")
 
+    latest = today + timedelta(days=MAX_DEADLINE_DAYS)
     if draft.deadline is None:
         add("deadline", "Give the campaign a deadline.")
     elif draft.deadline < today:
@@ -194,6 +217,12 @@ def validate_brief(draft: BriefSpec, *, today: date, max_budget: int) -> dict[st
             "deadline",
             f"The deadline {draft.deadline.isoformat()} is in the past; "
             "choose today or a later date.",
+        )
+    elif draft.deadline > latest:
+        add(
+            "deadline",
+            f"The deadline {draft.deadline.isoformat()} is more than two years ahead; "
+            f"choose a date up to {latest.isoformat()}.",
         )
 
     if not draft.success_metric:
@@ -228,8 +257,13 @@ def validate_brief(draft: BriefSpec, *, today: date, max_budget: int) -> dict[st
         if found:
             add(field, found)
 
-    if draft.success_target is not None and draft.success_target <= 0:
-        add("success_target", "A success target is more than zero (or left empty).")
+    for problem in _target_problems(draft):
+        add("success_target", problem)
+
+    for field, (least, most) in SLA_BOUNDS.items():
+        value = getattr(draft, field)
+        if value is None or not least <= value <= most:
+            add(field, f"Enter a whole number from {least:,} to {most:,}.")
 
     if not draft.channels:
         add("channels", "Choose at least one channel.")
@@ -259,3 +293,32 @@ def validate_brief(draft: BriefSpec, *, today: date, max_budget: int) -> dict[st
             f"“{claim}” is both required and prohibited; a claim can only be one of the two.",
         )
     return errors
+
+
+def _target_problems(draft: BriefSpec) -> list[str]:
+    """What is absurd about the success target for its metric (none when it is empty)."""
+    target, metric = draft.success_target, draft.success_metric
+    if target is None:
+        return []
+    if target <= 0:
+        return ["A success target is more than zero (or left empty)."]
+    if target > MAX_SUCCESS_TARGET:
+        return [
+            f"A target of {target:,.2f} is implausibly large (the limit is "
+            f"{MAX_SUCCESS_TARGET:,}); check it for a typo."
+        ]
+    if metric in PERCENT_METRICS and target > 100:
+        return [f"A {SUCCESS_METRICS[metric].lower()} is a percentage: at most 100."]
+    if metric in COUNTED_METRICS and target != target.to_integral_value():
+        return [f"{SUCCESS_METRICS[metric]} are counted: enter a whole number."]
+    if metric == "roas" and target > MAX_ROAS:
+        return [
+            f"A return on ad spend of {target:,.2f} times the spend is not a plan "
+            f"(at most {MAX_ROAS}); check it for a typo."
+        ]
+    if metric == "cpa" and draft.budget is not None and 0 < draft.budget < target:
+        return [
+            f"A cost per acquisition of {target:,.2f} is more than the whole budget "
+            f"({draft.budget:,.2f}): not one acquisition would meet it."
+        ]
+    return []
