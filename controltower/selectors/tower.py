@@ -24,11 +24,11 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest, ApprovalStatus
-from approvals.selectors import pending_approval_counts
+from approvals.selectors import pending_approval_counts, queue_counts_for_user
 from campaigns.domain.budget import Pacing, pace
 from campaigns.domain.phases import FINAL_PHASES, Phase
 from campaigns.models import (
@@ -45,10 +45,13 @@ from monitoring.selectors import Delivery, delivery_so_far
 
 from .work import CampaignWork, campaign_work
 
-#: URL sort keys → database ordering. Anything else falls back to the default.
+#: URL sort keys → database ordering: each sorts by exactly what its column shows (the
+#: campaign's name as people read it, case aside; the share of the budget used, not the
+#: amount; the SLA from on track to breached). Ties fall back to the name, then the id, so
+#: a page is the same every time it is asked for. Anything else falls back to the default.
 SORTS: dict[str, str] = {
-    "name": "name",
-    "brand": "brand__name",
+    "name": "name_key",
+    "brand": "brand_key",
     "phase": "phase",
     "owner": "owner__username",
     "budget": "consumed_ratio",
@@ -101,6 +104,11 @@ class TowerFilters:
             "page": "" if merged.page == 1 else str(merged.page),
         }
         return urlencode({k: v for k, v in params.items() if v})
+
+    def attention_query(self) -> str:
+        """Where the attention strip's links lead: the campaigns it counted (its brand,
+        needing attention), whatever phase or owner the table is narrowed to."""
+        return TowerFilters(brand=self.brand, attention=True).query()
 
     def sort_link(self, key: str) -> str:
         """Clicking a header sorts by it; clicking it again reverses."""
@@ -191,10 +199,35 @@ class BrandSummary:
 
 @dataclass(frozen=True)
 class TowerSummary:
+    """The attention strip: what needs attention among the campaigns of the brands in view.
+
+    It follows the brand filter (a marketer who picks a brand asks about that brand) and
+    only that: its live counts arrive one brand at a time, and each link it offers shows
+    exactly the campaigns it counted (``brand`` + ``attention``), whatever phase or owner
+    the table is narrowed to. Its label names that scope.
+    """
+
+    #: Every visible brand, in view or not: a live update for any of them has somewhere
+    #: to land (the page sums the ones in ``in_view``).
     brands: list[BrandSummary] = field(default_factory=list)
+    in_view: frozenset[int] = frozenset()
+    #: The brand in view, or None for all of the user's brands.
+    brand: Brand | None = None
+    #: Pending requests of the brands in view that wait in *this user's* queues — the
+    #: navigation's "Approvals (N)" counts the same thing across all their brands. None
+    #: for someone who reviews nothing (no queue, no "Approvals" entry).
+    your_queue: int | None = None
+
+    @property
+    def counted(self) -> list[BrandSummary]:
+        return [b for b in self.brands if b.brand_id in self.in_view]
+
+    @property
+    def elsewhere(self) -> list[BrandSummary]:
+        return [b for b in self.brands if b.brand_id not in self.in_view]
 
     def total(self, name: str) -> int:
-        return sum(getattr(b, name) for b in self.brands)
+        return sum(getattr(b, name) for b in self.counted)
 
     @property
     def escalated(self) -> int:
@@ -248,6 +281,7 @@ def _sla_rank() -> Case:
 #: Computed columns, each added only where a sort needs it: at 10,000 campaigns,
 #: computing them for every row would cost more than rendering the whole page.
 SORT_ANNOTATIONS = {
+    "brand": lambda: {"brand_key": Lower("brand__name")},
     "budget": lambda: {"consumed_ratio": F("budget_consumed") / F("budget_total")},
     "sla": lambda: {"sla_rank": _sla_rank()},
     "approvals": lambda: {"pending_approvals": _pending_approvals()},
@@ -299,8 +333,12 @@ def tower_campaign_ids(user: Any, filters: TowerFilters) -> QuerySet:
     key = filters.sort.removeprefix("-")
     if key in SORT_ANNOTATIONS:
         campaigns = campaigns.annotate(**SORT_ANNOTATIONS[key]())
+    # The tie-breakers read the same way whichever direction the column goes: A to Z.
+    campaigns = campaigns.annotate(name_key=Lower("name"))
     order = SORTS[key]
-    ordering = [f"-{order}", "-id"] if filters.sort.startswith("-") else [order, "id"]
+    ordering = [f"-{order}" if filters.sort.startswith("-") else order]
+    ordering += [] if key == "name" else ["name_key"]
+    ordering += ["-id"] if key == "name" and filters.sort.startswith("-") else ["id"]
     return campaigns.order_by(*ordering).values_list("pk", flat=True)
 
 
@@ -423,10 +461,25 @@ def _summaries(brand_ids: list[int]) -> list[BrandSummary]:
     return [BrandSummary(*row[:5], pending[row[0]].total, *row[5:]) for row in rows]
 
 
-def tower_summary(user: Any) -> TowerSummary:
-    """What needs attention across every campaign the user may see (filters aside). Every
-    visible brand gets an entry, so a live update for it has somewhere to land."""
-    return TowerSummary(brands=_summaries(sorted(policies.visible_brand_ids(user))))
+def tower_summary(user: Any, filters: TowerFilters | None = None) -> TowerSummary:
+    """What needs attention across the campaigns of the brands in view: the brand filter's
+    brand, or every brand the user may see. Every visible brand gets an entry, so a live
+    update for it has somewhere to land; only those in view are counted."""
+    visible = sorted(policies.visible_brand_ids(user))
+    brand = None
+    in_view = frozenset(visible)
+    if filters is not None and filters.brand:
+        brand = Brand.objects.filter(pk__in=visible, slug=filters.brand).first()
+        in_view = frozenset({brand.pk} if brand else ())
+    your_queue = None
+    # The same people the navigation offers "Approvals" to (controltower.context_processors).
+    if policies.is_manager(user) or policies.is_legal_reviewer(user) or policies.is_admin(user):
+        your_queue = sum(
+            n for (brand_id, _role), n in queue_counts_for_user(user).items() if brand_id in in_view
+        )
+    return TowerSummary(
+        brands=_summaries(visible), in_view=in_view, brand=brand, your_queue=your_queue
+    )
 
 
 def brand_summary(brand_id: int) -> BrandSummary:

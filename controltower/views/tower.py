@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from campaigns.domain.phases import Phase
 from campaigns.selectors import brands_for_user
@@ -23,7 +24,11 @@ def tower(request: HttpRequest) -> HttpResponse:
         "columns": selectors.tower_columns(filters),
         "page": page,
         "rows": selectors.tower_rows(page.object_list),
-        "summary": selectors.tower_summary(request.user),
+        "prev_query": filters.query(page=page.previous_page_number())
+        if page.has_previous()
+        else "",
+        "next_query": filters.query(page=page.next_page_number()) if page.has_next() else "",
+        "summary": selectors.tower_summary(request.user, filters),
         "brands": brands_for_user(request.user),
         "owners": selectors.tower_owners(request.user),
         "phases": list(Phase),
@@ -33,8 +38,14 @@ def tower(request: HttpRequest) -> HttpResponse:
     }
     template = "controltower/tower.html"
     if request.htmx and request.htmx.target == "tower-content":
-        template += "#tower-content"  # a resync after reconnecting, or a filter change
-    return render(request, template, context)
+        # A filter, a sort or a page chosen (the address bar follows: static/js/tower.js),
+        # or a resync after reconnecting. Back and Forward fetch the whole page again.
+        template += "#tower-content"
+    response = render(request, template, context)
+    # One address, two answers (the page, its fragment): a browser must never show the
+    # fragment it cached when Back or a reload asks for the page.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 def topnav(request: HttpRequest) -> HttpResponse:
