@@ -87,3 +87,59 @@ class PolicyForm(forms.Form):
             }
             for a in self.actions
         }
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters, read from the URL (``?brand=…&campaign=…&kind=…&holder=…``).
+
+    A value that names nothing of the user's is an error beside its menu, and that filter
+    is not applied; a valid one with nothing waiting simply lists nothing."""
+
+    brand = forms.ChoiceField(required=False, label="Brand")
+    campaign = forms.TypedChoiceField(
+        required=False, label="Campaign", coerce=int, empty_value=None
+    )
+    kind = forms.ChoiceField(required=False, label="Kind")
+    holder = forms.ChoiceField(
+        required=False,
+        label="Claimed",
+        choices=[("", "By anyone or nobody"), ("mine", "By me"), ("free", "By nobody")],
+    )
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        brands: list[tuple[str, str]],
+        campaigns: list[tuple[int, str]],
+        counts: dict[str, list[tuple[Any, str, int]]],
+    ) -> None:
+        super().__init__(data)
+        per = {name: {value: n for value, _, n in rows} for name, rows in counts.items()}
+
+        def label(text: str, n: int | None) -> str:
+            return f"{text} ({n})" if n else text
+
+        self.fields["brand"].choices = [("", "All brands")] + [
+            (slug, label(name, per["brands"].get(slug))) for slug, name in brands
+        ]
+        self.fields["campaign"].choices = [("", "All campaigns")] + [
+            (pk, label(name, per["campaigns"].get(pk))) for pk, name in campaigns
+        ]
+        self.fields["kind"].choices = [("", "All kinds")] + [
+            (a.value, label(a.label, per["kinds"].get(a.value))) for a in ActionType
+        ]
+        for name in ("brand", "campaign", "kind"):
+            self.fields[name].error_messages["invalid_choice"] = (
+                f"No {name} “%(value)s” in your queues: showing all."
+            )
+
+    def filters(self) -> dict[str, Any]:
+        """The valid filters (an invalid one is left out)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            name: data.get(name)
+            for name in ("brand", "campaign", "kind", "holder")
+            if name not in self.errors and data.get(name)
+        }

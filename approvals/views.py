@@ -6,19 +6,20 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from campaigns.domain.briefs import split_lines
 from governance import policies
 from governance.domain.actions import ActionType
-from governance.domain.errors import DomainError, NotPermitted
+from governance.domain.errors import DomainError, NotPermitted, ReasonRequired
 
 from . import cards, selectors, services
 from .domain.links import LinkExpired, LinkInvalid, LinkTampered, LinkUsed
-from .domain.policy import LOW_RISK_ACTIONS, policy_from_json
-from .forms import PolicyForm
+from .domain.policy import policy_from_json
+from .forms import PolicyForm, QueueFilterForm
 from .models import ApprovalRequest, ApprovalStatus, PolicyStatus
 
 _LOOK_UP = object()  # "find the previous version yourself" (a page passes them in bulk)
@@ -37,23 +38,79 @@ def _card(
     )
 
 
+def _queue_view(request: HttpRequest, data: Any) -> tuple[QueueFilterForm, selectors.QueueView]:
+    """The filter form and the view it selects, from a query (the URL, or a form's
+    ``view`` field carrying it)."""
+    decided = data.get("show") == "decided"
+    options = selectors.queue_filter_options(request.user, decided=decided)
+    brands = [(b.slug, b.name) for b in policies.visible_brands(request.user).order_by("name")]
+    campaigns = [(pk, name) for pk, name, _ in options["campaigns"]]
+    wanted = data.get("campaign", "")
+    if wanted.isdigit() and int(wanted) not in dict(campaigns):
+        # A bookmarked campaign with nothing waiting now: still a valid filter.
+        campaigns += selectors.queue_campaign_choices(request.user, [int(wanted)])
+    form = QueueFilterForm(data, brands=brands, campaigns=campaigns, counts=options)
+    return form, selectors.QueueView(decided=decided, **form.filters())
+
+
+def _rows(request: HttpRequest, items: list[ApprovalRequest]) -> list[dict[str, Any]]:
+    return [cards.row(a, can_decide=policies.can_decide(request.user, a)) for a in items]
+
+
 def queue(request: HttpRequest) -> HttpResponse:
+    """The queue: a compact list (filters in the URL) and, beside it, the evidence card of
+    the item chosen (``?item=ID``; the most urgent one when none is)."""
     if not policies.roles_of(request.user):
         raise PermissionDenied("You have no approval queue.")
-    decided = request.GET.get("show") == "decided"
-    items = list(selectors.queue_for_user(request.user, decided=decided))
-    previous = selectors.previous_versions(items)
-    shown = [_card(request, a, previous=previous.get(a.pk)) for a in items]
-    return render(
-        request,
-        "approvals/queue.html",
-        {
-            "cards": shown,
-            "show_decided": decided,
-            "bulk_possible": any(c["low_risk"] and c["can_decide"] for c in shown),
-            "is_admin": policies.is_admin(request.user),
-        },
-    )
+    form, view = _queue_view(request, request.GET)
+    items = selectors.queue_filtered(request.user, view)
+    rows = _rows(request, items)
+    chosen, item_error = None, ""
+    wanted = request.GET.get("item", "")
+    if wanted:
+        chosen = (
+            selectors.approvals_visible_to(request.user, ids=[int(wanted)]).first()
+            if wanted.isdigit()
+            else None
+        )
+        if chosen is None:
+            item_error = "That item is not one you can see: it may have been removed."
+    elif items and not view.decided:
+        chosen = items[0]
+    listed = {a.pk for a in items}
+    context = {
+        "rows": rows,
+        "form": form,
+        "view": view,
+        "query": view.query(),
+        "show_decided": view.decided,
+        "card": _card(request, chosen) if chosen else None,
+        "explicit": bool(wanted),
+        "item_error": item_error,
+        "in_list": chosen is not None and chosen.pk in listed,
+        "next_pk": _next_pending(items, chosen),
+        "bulk_possible": any(r["bulk"] for r in rows),
+        "is_admin": policies.is_admin(request.user),
+    }
+    template = "approvals/queue.html"
+    if request.htmx and request.htmx.target == "approval-pane":
+        template += "#pane"
+    elif request.htmx and request.htmx.target == "queue-list":
+        # The filters changed: the address becomes the view (bookmarkable, Back works).
+        response = render(request, template + "#queue-list", context)
+        query = view.query(item=wanted if chosen else "")
+        response["HX-Push-Url"] = reverse("approvals:queue") + (f"?{query}" if query else "")
+        return response
+    return render(request, template, context)
+
+
+def _next_pending(items: list[ApprovalRequest], chosen: ApprovalRequest | None) -> int | None:
+    """The pending item after ``chosen`` in the list (the "Next item" link), if any."""
+    pending = [a.pk for a in items if a.status == ApprovalStatus.PENDING]
+    if chosen is None or chosen.pk not in pending:
+        return pending[0] if pending and (chosen is None or chosen.pk != pending[0]) else None
+    at = pending.index(chosen.pk)
+    return pending[at + 1] if at + 1 < len(pending) else None
 
 
 @require_POST
@@ -83,37 +140,63 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             request_changes=verdict == "changes",
         )
     except NotPermitted as exc:
-        raise PermissionDenied(str(exc)) from exc
+        if not request.htmx:
+            raise PermissionDenied(str(exc)) from exc
+        # From the card (someone else holds it, say): said there, like any refusal.
+        approval.refresh_from_db()
+        return _card_response(request, approval, str(exc))
+    except ReasonRequired as exc:
+        return _card_response(request, approval, str(exc), field="note")
     except DomainError as exc:
         approval.refresh_from_db()
-        return _card_response(request, approval, str(exc), status=409)
+        return _card_response(request, approval, str(exc))
     if not request.htmx:
         messages.success(request, f"{approval.get_status_display()}: {approval.summary}")
-        return redirect("approvals:queue")
+        return redirect(_queue_url(request))
     return _card_response(request, approval)
 
 
 @require_POST
 def bulk_approve(request: HttpRequest) -> HttpResponse:
+    """Approve the ticked low-risk items, each on its own (``approvals_decide_many``); the
+    list comes back with what was approved and what was refused, and why."""
     ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
-    chosen = list(selectors.approvals_visible_to(request.user, ids=ids))
-    kinds = {a.action_type for a in chosen}
-    if not chosen:
-        messages.error(request, "Select the items to approve.")
-    elif len(kinds) > 1 or not {ActionType(k) for k in kinds} <= LOW_RISK_ACTIONS:
-        messages.error(request, "Only items of one low-risk kind can be approved together.")
-    else:
-        approved, problems = 0, []
-        for approval in chosen:
-            try:
-                services.approval_decide(approval_id=approval.pk, user=request.user, approve=True)
-                approved += 1
-            except DomainError as exc:
-                problems.append(f"{approval.summary}: {exc}")
-        messages.success(request, f"Approved {approved} of {len(chosen)}.")
-        for problem in problems:
-            messages.error(request, problem)
-    return redirect("approvals:queue")
+    results = services.approvals_decide_many(approval_ids=ids, user=request.user) if ids else []
+    if not request.htmx:
+        if not results:
+            messages.error(request, "Select the items to approve.")
+        approved = [r for r in results if r.ok]
+        if approved:
+            messages.success(
+                request,
+                f"Approved {len(approved)} of {len(results)}: "
+                + "; ".join(r.summary for r in approved),
+            )
+        for refused in (r for r in results if not r.ok):
+            messages.error(request, f"Not approved — {refused.summary}: {refused.message}")
+        return redirect(_queue_url(request))
+    form, view = _queue_view(request, QueryDict(request.POST.get("view", "")))
+    items = selectors.queue_filtered(request.user, view)
+    context = {
+        "rows": _rows(request, items),
+        "form": form,
+        "view": view,
+        "query": view.query(),
+        "show_decided": view.decided,
+        "bulk_results": results,
+        "bulk_asked": True,
+        "bulk_possible": True,
+    }
+    return render(request, "approvals/queue.html#queue-list", context)
+
+
+def _queue_url(request: HttpRequest, **changes: Any) -> str:
+    """Back to the queue view the form was posted from (its filters ride in ``view``)."""
+    view = QueryDict(request.POST.get("view", ""), mutable=True)
+    for key, value in changes.items():
+        view[key] = value
+    query = view.urlencode()
+    return reverse("approvals:queue") + (f"?{query}" if query else "")
 
 
 def _visible(request: HttpRequest):
@@ -143,10 +226,9 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
             )
         else:
             raise DomainError("Choose claim, release or reassign.")
-    except NotPermitted as exc:
-        return _card_response(request, approval, str(exc), status=403)
-    except DomainError as exc:
-        return _card_response(request, approval, str(exc), status=409)
+    except DomainError as exc:  # not permitted included: said in the card, nothing changed
+        approval.refresh_from_db()
+        return _card_response(request, approval, str(exc))
     approval.refresh_from_db()
     return _card_response(request, approval)
 
@@ -190,14 +272,45 @@ def away(request: HttpRequest) -> HttpResponse:
 
 
 def _card_response(
-    request: HttpRequest, approval: ApprovalRequest, error: str = "", *, status: int = 200
+    request: HttpRequest,
+    approval: ApprovalRequest,
+    error: str = "",
+    *,
+    field: str = "",
+    status: int = 200,
 ) -> HttpResponse:
+    """The card again, answered in place: with a refusal beside the field it is about
+    (``field``) or at its foot, or with the decision made.
+
+    TRICKY: htmx 2 does not swap a 4xx answer, so a refusal to an htmx request comes back
+    as 200 with the error in the card (the page would otherwise stay as it was, the
+    reason only in the console); without htmx it is a message on the queue page."""
     if request.htmx:
-        template = "approvals/queue.html#approval-card"
-        return render(request, template, _card(request, approval, error=error), status=status)
+        context = _card(request, approval, error=error)
+        context |= {
+            "error_field": field,
+            "note": request.POST.get("note", "") if error else "",
+            "edits": {k[5:]: v for k, v in request.POST.items() if k.startswith("edit-")}
+            if error
+            else {},
+            "query": request.POST.get("view", ""),
+            "in_list": request.POST.get("in_list") == "1",
+            "after_decision": approval.status != ApprovalStatus.PENDING and not error,
+        }
+        if context["edits"]:  # what the reviewer typed, not the proposal, to correct it
+            context["editable"] = [(f, context["edits"].get(f, v)) for f, v in context["editable"]]
+        if context["after_decision"] or context["in_list"]:
+            context["row"] = cards.row(approval, can_decide=context["can_decide"])
+        if context["after_decision"]:
+            _, view = _queue_view(request, QueryDict(context["query"]))
+            items = selectors.queue_filtered(request.user, view)
+            context["next_pk"] = next(
+                (a.pk for a in items if a.status == ApprovalStatus.PENDING), None
+            )
+        return render(request, "approvals/queue.html#card-answer", context, status=status)
     if error:
         messages.error(request, error)
-    return redirect("approvals:queue")
+    return redirect(_queue_url(request, item=approval.pk))
 
 
 # --- The delegation-policy editor (admins) -------------------------------------------

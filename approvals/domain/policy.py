@@ -286,3 +286,32 @@ def _float(value: object) -> float | None:
 
 #: Action types a reviewer may approve several of at once: reversible and cheap.
 LOW_RISK_ACTIONS = frozenset({ActionType.PAUSE, ActionType.SUPPRESS_CONTACTS})
+
+#: Rules that fire because of money: an item held by one is never low-risk.
+MONEY_RULES = frozenset({"max_amount", "max_budget_pct", "campaign_budget", "daily_spend"})
+
+
+def is_low_risk(
+    action_type: str, *, queue_role: str, rule: str = "", amount: Decimal = Decimal(0)
+) -> bool:
+    """Whether a reviewer may approve this request together with others, from the queue's
+    "select all low-risk" (``approvals.services.approvals_decide_many`` checks it again).
+
+    The one definition of low risk: a kind in ``LOW_RISK_ACTIONS`` (reversible and
+    spending nothing — a pause stops spend and can be resumed; suppressing contacts only
+    sends less), waiting in a queue other than legal's (nothing in it needs legal review:
+    claims and sensitive categories always go to legal, one by one), not held by a money
+    rule of the policy (amount, share of the budget, the caps) and moving no money
+    (the ``amount`` the gate recorded is zero). Everything else is read and decided
+    one at a time.
+    """
+    try:
+        kind = ActionType(action_type)
+    except ValueError:
+        return False
+    return (
+        kind in LOW_RISK_ACTIONS
+        and queue_role != Role.LEGAL.value
+        and rule.rpartition(".")[2] not in MONEY_RULES
+        and not amount
+    )

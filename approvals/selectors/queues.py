@@ -24,6 +24,120 @@ def queue_for_user(user: Any, *, decided: bool = False, limit: int | None = 100)
     return items.filter(status=ApprovalStatus.PENDING).order_by("created_at", "id")[:limit]
 
 
+@dataclass(frozen=True)
+class QueueView:
+    """What one queue page shows: which list (waiting or decided) and its filters, as the
+    URL carries them (``?brand=northwind&kind=publish_content``)."""
+
+    decided: bool = False
+    brand: str = ""  # a brand's slug
+    campaign: int | None = None
+    kind: str = ""  # an action type
+    holder: str = ""  # "mine": claimed by me; "free": claimed by nobody; "": all
+
+    def query(self, **changes: Any) -> str:
+        """The URL query of this view (with ``changes``), without empty filters."""
+        from urllib.parse import urlencode
+
+        values = {
+            "show": "decided" if self.decided else "",
+            "brand": self.brand,
+            "campaign": self.campaign or "",
+            "kind": self.kind,
+            "holder": self.holder,
+            **changes,
+        }
+        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+
+def queue_filtered(user: Any, view: QueueView, *, limit: int | None = 200) -> list[Any]:
+    """The user's queue narrowed to ``view``'s filters: pending items by the time left on
+    their SLA clock (the most urgent first), or decided ones newest first."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from governance import policies
+
+    from ..models import ApprovalRequest, ApprovalStatus
+
+    items = ApprovalRequest.objects.filter(policies.queue_scope(user)).select_related(
+        "campaign", "brand", "decision", "decided_by", "claimed_by"
+    )
+    if view.brand:
+        items = items.filter(brand__slug=view.brand)
+    if view.campaign:
+        items = items.filter(campaign_id=view.campaign)
+    if view.kind:
+        items = items.filter(action_type=view.kind)
+    if view.holder:
+        fresh = timezone.now() - timedelta(minutes=settings.CONTROLTOWER_CLAIM_MINUTES)
+        held = Q(claimed_by__isnull=False, claimed_at__gte=fresh)
+        items = (
+            items.filter(held & Q(claimed_by=user))
+            if view.holder == "mine"
+            else items.exclude(held)
+        )
+    if view.decided:
+        return list(items.exclude(status=ApprovalStatus.PENDING).order_by("-decided_at")[:limit])
+    return list(
+        items.filter(status=ApprovalStatus.PENDING).order_by("due_at", "created_at", "id")[:limit]
+    )
+
+
+def queue_filter_options(
+    user: Any, *, decided: bool = False
+) -> dict[str, list[tuple[Any, str, int]]]:
+    """The brands, campaigns and kinds in the user's queue, each ``(value, label, count)``,
+    for the filter menus (only what there is to filter by)."""
+    from governance import policies
+    from governance.domain.actions import ActionType
+
+    from ..models import ApprovalRequest, ApprovalStatus
+
+    items = ApprovalRequest.objects.filter(policies.queue_scope(user))
+    items = (
+        items.exclude(status=ApprovalStatus.PENDING)
+        if decided
+        else items.filter(status=ApprovalStatus.PENDING)
+    ).order_by()
+
+    def grouped(*fields: str) -> list[dict[str, Any]]:
+        return list(items.values(*fields).annotate(n=Count("pk")).order_by(*fields))
+
+    def kind_label(value: str) -> str:
+        try:
+            return ActionType(value).label
+        except ValueError:
+            return value
+
+    return {
+        "brands": [
+            (r["brand__slug"], r["brand__name"], r["n"])
+            for r in grouped("brand__name", "brand__slug")
+        ],
+        "campaigns": [
+            (r["campaign_id"], f"{r['campaign__name']} · {r['brand__name']}", r["n"])
+            for r in grouped("brand__name", "campaign__name", "campaign_id")
+        ],
+        "kinds": [
+            (r["action_type"], kind_label(r["action_type"]), r["n"]) for r in grouped("action_type")
+        ],
+    }
+
+
+def queue_campaign_choices(user: Any, campaign_ids: Iterable[int]) -> list[tuple[int, str]]:
+    """``(id, "Campaign · Brand")`` of these campaigns, those of brands the user sees."""
+    from campaigns.models import Campaign
+    from governance import policies
+
+    rows = Campaign.objects.filter(
+        pk__in=list(campaign_ids), brand_id__in=policies.visible_brand_ids(user)
+    ).values_list("pk", "name", "brand__name")
+    return [(pk, f"{name} · {brand}") for pk, name, brand in rows]
+
+
 def approval_card(approval_id: int) -> dict[str, Any] | None:
     """One queue card as every member of its queue sees it (for live pushes). Whether the
     viewer may decide is checked again, per person, when they press a button."""
@@ -101,10 +215,31 @@ def queue_group_count(brand_id: int, role: str) -> int:
     return pending_approval_counts([brand_id], [role])[brand_id].queues[role]
 
 
+#: Payload (and evidence) fields that tell one draft from its siblings of the same
+#: campaign and action type: the email and the landing page are two drafts, each with
+#: versions of its own.
+DRAFT_IDENTITY = ("channel", "variant", "arm", "segment", "audience")
+
+
+def draft_identity(item: Any) -> tuple[Any, ...]:
+    """What identifies "the same draft" across its versions: the campaign, the action type
+    and the payload's channel, variant, arm, segment or audience (the content agent keeps
+    the segment in the evidence)."""
+    payload, evidence = item.payload or {}, item.evidence or {}
+    return (
+        item.campaign_id,
+        item.action_type,
+        *(str(payload.get(key, evidence.get(key, ""))) for key in DRAFT_IDENTITY),
+    )
+
+
 def previous_versions(approvals: list[Any]) -> dict[int, Any]:
-    """For each request, the one proposed just before it for the same campaign and action
-    (the version a revision replaces), in one query for the whole page."""
-    from ..models import ApprovalRequest
+    """For each request, the version it revises: the latest earlier request for the same
+    draft (``draft_identity``) that was answered (changes asked for, rejected, expired,
+    approved) — in one query for the whole page. A sibling still waiting (another
+    channel, or a second draft pending beside it) is no previous version; a request
+    without one is absent from the answer, and its card shows no diff."""
+    from ..models import ApprovalRequest, ApprovalStatus
 
     if not approvals:
         return {}
@@ -113,17 +248,18 @@ def previous_versions(approvals: list[Any]) -> dict[int, Any]:
             campaign_id__in={a.campaign_id for a in approvals},
             action_type__in={a.action_type for a in approvals},
         )
-        .only("id", "campaign_id", "action_type", "created_at", "payload", "status")
+        .exclude(status=ApprovalStatus.PENDING)
+        .only("id", "campaign_id", "action_type", "created_at", "payload", "evidence", "status")
         .order_by("created_at", "id")
     )
-    history: dict[tuple[int, str], list[Any]] = {}
+    history: dict[tuple[Any, ...], list[Any]] = {}
     for item in earlier:
-        history.setdefault((item.campaign_id, item.action_type), []).append(item)
+        history.setdefault(draft_identity(item), []).append(item)
     found = {}
     for approval in approvals:
         before = [
             item
-            for item in history.get((approval.campaign_id, approval.action_type), [])
+            for item in history.get(draft_identity(approval), [])
             if (item.created_at, item.pk) < (approval.created_at, approval.pk)
         ]
         if before:

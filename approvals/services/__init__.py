@@ -22,7 +22,7 @@ Import from here; the modules are an implementation detail.
 from ..domain.status import AlreadyDecided
 from .autonomy import AUTONOMY, autonomy_review, autonomy_step_apply
 from .claims import approvals_reconsider_claims
-from .decisions import approval_decide
+from .decisions import ManyResult, approval_decide, approvals_decide_many
 from .gate import GateResult, action_propose, active_policy, approved_claims_for
 from .links import (
     approval_link_token,
@@ -39,6 +39,7 @@ __all__ = [
     "TIMER_ACTOR",
     "AlreadyDecided",
     "GateResult",
+    "ManyResult",
     "PolicyChangeInvalid",
     "SweepResult",
     "action_propose",
@@ -51,6 +52,7 @@ __all__ = [
     "approval_notify_reviewers",
     "approval_reassign",
     "approval_timers_sweep",
+    "approvals_decide_many",
     "approvals_reconsider_claims",
     "approved_claims_for",
     "autonomy_review",

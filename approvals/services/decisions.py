@@ -9,10 +9,14 @@ Every write here follows the lock order in ``governance.services``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from governance import events
@@ -175,3 +179,72 @@ def execute_approved(
     status_move(approval, Status.APPROVED)
     approval.executed_at = now
     approval.payload, approval.content_hash = payload, content_hash(payload)
+
+
+@dataclass(frozen=True)
+class ManyResult:
+    """One item of ``approvals_decide_many``: decided, or refused and why."""
+
+    approval_id: int
+    summary: str
+    ok: bool
+    message: str  # "Approved" or the refusal, in words the reviewer reads
+
+
+def approvals_decide_many(
+    *, approval_ids: Iterable[int], user: Any, note: str = ""
+) -> list[ManyResult]:
+    """Approve several low-risk requests at once (the queue's "Approve N selected").
+
+    Each goes through ``approval_decide`` in its own transaction, so one refused (decided
+    by someone else meanwhile, claimed by another reviewer, not this user's to decide)
+    leaves the others approved. A request that is not low-risk
+    (``approvals.domain.policy.is_low_risk``) is refused here, whoever asks: it is read
+    and decided on its own. Unknown ids and requests outside what the user may see are
+    refused as "not found", never decided. One result per id asked for, in that order.
+    """
+    from governance import policies
+
+    from ..domain.policy import is_low_risk
+
+    ids = list(dict.fromkeys(approval_ids))
+    found = {
+        a.pk: a
+        for a in ApprovalRequest.objects.filter(pk__in=ids)
+        .filter(Q(brand_id__in=policies.visible_brand_ids(user)) | policies.queue_scope(user))
+        .select_related("decision", "brand")
+    }
+    results = []
+    for pk in ids:
+        approval = found.get(pk)
+        if approval is None:
+            results.append(ManyResult(pk, f"#{pk}", False, "Not found."))
+            continue
+        decision = approval.decision
+        facts = decision.facts if decision is not None else {}
+        try:
+            amount = Decimal(str((facts or {}).get("amount") or 0))
+        except ArithmeticError:
+            amount = Decimal(1)
+        if not is_low_risk(
+            approval.action_type,
+            queue_role=approval.queue_role,
+            rule=decision.rule if decision is not None else "",
+            amount=amount,
+        ):
+            results.append(
+                ManyResult(
+                    pk,
+                    approval.summary,
+                    False,
+                    "Not low-risk: open it and decide it on its own.",
+                )
+            )
+            continue
+        try:
+            approval_decide(approval_id=pk, user=user, approve=True, note=note)
+        except (DomainError, NotPermitted) as exc:
+            results.append(ManyResult(pk, approval.summary, False, str(exc)))
+        else:
+            results.append(ManyResult(pk, approval.summary, True, "Approved"))
+    return results

@@ -45,9 +45,10 @@ async def test_a_new_item_reaches_only_its_queue_and_a_decision_replaces_it(
 
     approval = await database_sync_to_async(propose_legal_item)(campaign_a)
     legal_messages = await drain(legal_socket)
-    card = next(m for m in legal_messages if f'id="approval-{approval.pk}"' in m)
+    # A new item joins the list as a row (its card opens in the pane when chosen).
+    card = next(m for m in legal_messages if f'id="queue-row-{approval.pk}"' in m)
     assert 'hx-swap-oob="beforeend:#queue-items"' in card
-    assert "Why it is here" in card and "claims.unapproved" in card
+    assert "Email with a claim" in card and "1 claim for legal" in card
     group = f"queue-brand-{campaign_a.brand_id}-legal_reviewer"
     assert f'id="queue-count-{group}" class="queue-count" data-count="1"' in card
     manager_messages = await drain(manager_socket)
@@ -60,6 +61,7 @@ async def test_a_new_item_reaches_only_its_queue_and_a_decision_replaces_it(
     decided = next(m for m in await drain(legal_socket) if f'id="approval-{approval.pk}"' in m)
     assert f'<article id="approval-{approval.pk}" hx-swap-oob="true"' in decided
     assert "Rejected" in decided and 'data-count="0"' in decided
+    assert f'<li id="queue-row-{approval.pk}" class="queue-row status-rejected' in decided
     await legal_socket.disconnect()
     await manager_socket.disconnect()
 
