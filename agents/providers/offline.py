@@ -583,6 +583,8 @@ class DeliveryFacts:
     variants_live: int = 0  # cleared for publishing, not yet out
     variants_published: int = 0
     finished: bool = False  # completed or cancelled: a final report
+    #: Each channel's test as (channel label, winner's label or "" while it runs).
+    experiments: Sequence[tuple[str, str]] = ()
 
     @property
     def cpa(self) -> float | None:
@@ -677,7 +679,17 @@ def compose_report(facts: DeliveryFacts) -> ReportV1:
             nxt.append(f"{facts.budget - facts.spend:,.2f} of the budget was not spent")
         nxt.append("Start the next brief from what worked here: its angles and results")
     else:
-        nxt.append("Keep the test running to its minimum sample before naming a winner")
+        # What the tests say, as their panel says it: never "keep it running" beside a
+        # named winner.
+        for channel, winner in facts.experiments:
+            if winner:
+                nxt.append(f"The {channel} test has a winner, {winner}: its traffic follows it")
+            else:
+                nxt.append(
+                    f"Keep the {channel} test running to its minimum sample before naming a winner"
+                )
+        if not nxt:
+            nxt.append("Nothing waits for a person: delivery goes on as planned, watched")
     return ReportV1(
         campaign_id=facts.campaign_id,
         headline=_fit(f"{facts.name}: {facts.phase.lower()}, {_verdict(facts)}"),

@@ -30,6 +30,15 @@ class ExperimentView:
     best_figure: dict[str, Any]
     share_figure: dict[str, Any]
     approval_id: int | None
+    #: The shares traffic follows now (the latest *applied* round's, else an even split),
+    #: by arm label: what the table's "Share now", the traffic chart and its summary say.
+    in_force: dict[str, float] | None = None
+
+    @property
+    def proposal(self) -> bool:
+        """The latest round proposes other shares that are not in force (waiting for
+        approval, or refused): the table shows them beside the shares in force."""
+        return self.latest.status != RoundStatus.APPLIED and bool(self.latest.shares)
 
     @property
     def pk(self) -> int:
@@ -60,11 +69,21 @@ class ExperimentView:
                     "successes": f"{int(arm['successes']):,}",
                     "rate": f"{arm['mean']:.2%} ({arm['low']:.2%} to {arm['high']:.2%})",
                     "best": _chance(float(arm["prob_best"])),
-                    "share": f"{float(self.latest.shares.get(arm['label'], 0)):.0%}",
+                    "share": _percent(self._share_now(arm["label"])),
+                    "proposed": _percent(float(self.latest.shares.get(arm["label"], 0))),
                     "stopped": arm.get("stopped", ""),
                 }
             )
         return rows
+
+    def _share_now(self, label: str) -> float:
+        if self.in_force is not None:
+            return float(self.in_force.get(label, 0))
+        return float(self.latest.shares.get(label, 0))
+
+
+def _percent(share: float) -> str:
+    return f"{share:.0%}".replace("%", " %")
 
 
 def _chance(p: float) -> str:
@@ -123,8 +142,15 @@ def campaign_experiments(campaign_id: int) -> list[ExperimentView]:
             if latest.decision_id and hasattr(latest.decision, "approval_request")
             else None
         )
+        applied = [r for r in rounds if r.status == RoundStatus.APPLIED]
+        in_force = (
+            {k: float(v) for k, v in applied[-1].shares.items()}
+            if applied
+            else {arm["label"]: 1 / len(latest.arms) for arm in latest.arms}
+        )
         views.append(
             ExperimentView(
+                in_force=in_force,
                 experiment=experiment,
                 channel_label=CHANNELS.get(experiment.channel, experiment.channel),
                 latest=latest,

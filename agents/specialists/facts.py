@@ -139,6 +139,25 @@ def delivery_facts(campaign: Campaign) -> DeliveryFacts:
             campaign=campaign, status=ContentStatus.PUBLISHED
         ).count(),
         finished=campaign.phase in (Phase.COMPLETED, Phase.CANCELLED),
+        experiments=_experiments(campaign),
+    )
+
+
+def _experiments(campaign: Campaign) -> tuple[tuple[str, str], ...]:
+    """Each channel's latest test: its channel and its winner ("" while it runs)."""
+    from campaigns.domain.briefs import CHANNELS
+
+    from ..models import Experiment
+
+    latest: dict[str, str] = {}
+    for channel, winner in (
+        Experiment.objects.filter(campaign=campaign)
+        .order_by("-started_at", "-id")
+        .values_list("channel", "winner")
+    ):
+        latest.setdefault(channel, winner)
+    return tuple(
+        (CHANNELS.get(channel, channel).lower(), winner) for channel, winner in latest.items()
     )
 
 
