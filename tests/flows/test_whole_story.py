@@ -248,9 +248,11 @@ def test_brief_to_drafts_to_launch_to_live_monitoring(tmp_path, chromium, artifa
         first.locator("input[name='edit-headline']").fill("Free fitting, every e-bike")
         first.get_by_role("button", name="Approve with my edits").click()
         maya.locator("article.approval-card.status-approved").first.wait_for(timeout=15_000)
-        while (left := cards.count()) > 0:
+        # The queue shows one item at a time; after each decision, "Next item".
+        while (next_item := maya.locator("#pane-next a.next-item")).count():
+            next_item.click()
             cards.first.get_by_role("button", name="Approve", exact=True).click()
-            wait_until(lambda left=left: cards.count() < left, timeout=15, what="a decided card")
+            maya.locator("#pane-next").wait_for(timeout=15_000)
         shoot(maya, artifacts_dir, "4-manager-cleared-the-drafts")
         assert not drafts.filter(status="pending").exists()
         cleared = ContentVariant.objects.filter(campaign=campaign, status="approved").count()
