@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from ..domain.notices import in_app_summary
+
 
 class EscalationStatus(models.TextChoices):
     OPEN = "open", "Open"
@@ -121,6 +123,11 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"To {self.recipient_id}: {self.title}"
+
+    @property
+    def summary(self) -> str:
+        """The notice in a line or two, without the email's links (the page's text)."""
+        return in_app_summary(self.body)
 
 
 class DeliveryChannel(models.TextChoices):
