@@ -71,6 +71,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         entries.append(("Contacts", reverse("crm:index")))
     if policies.is_admin(user):
         entries.append(("Policies", reverse("approvals:policies")))
+    if policies.can_configure_monitoring(user):
+        entries.append(("Webhooks", reverse("webhooks:list")))
     if policies.can_use_admin_site(user):
         entries.append(("Administration", reverse("admin:index")))
     path = request.path

@@ -36,6 +36,8 @@ urlpatterns = [
     path("monitoring/", include("monitoring.urls")),
     # CSV exports for people (campaigns, telemetry, the audit trail).
     path("exports/", include("integrations.urls")),
+    # Outbound webhooks, managed by admins in the app.
+    path("webhooks/", include("integrations.webhook_urls")),
     # The public API (tokens, JSON), its schema and docs.
     path("api/v1/", include("api.urls")),
     path("account/api-tokens/", include("api.account_urls")),

@@ -158,6 +158,39 @@ def webhook_revoke(*, subscription_id: int, user: Any) -> WebhookSubscription:
     return subscription
 
 
+def webhook_pause(*, subscription_id: int, user: Any) -> WebhookSubscription:
+    """Stop sending to a subscription for now. While paused nothing is queued for it, and
+    deliveries already queued are not sent: resuming sends the events that come after."""
+    return _set_active(subscription_id=subscription_id, user=user, active=False)
+
+
+def webhook_resume(*, subscription_id: int, user: Any) -> WebhookSubscription:
+    """Send to a paused subscription again, from the next event on."""
+    return _set_active(subscription_id=subscription_id, user=user, active=True)
+
+
+def _set_active(*, subscription_id: int, user: Any, active: bool) -> WebhookSubscription:
+    if not policies.can_configure_monitoring(user):
+        raise NotPermitted("Only admins pause and resume webhooks.")
+    with transaction.atomic():
+        subscription = WebhookSubscription.objects.select_for_update(no_key=True).get(
+            pk=subscription_id
+        )
+        if subscription.revoked_at is not None:
+            raise DomainError("This webhook is revoked: subscribe the URL again instead.")
+        if subscription.active != active:
+            subscription.active = active
+            subscription.save(update_fields=["active"])
+            audit_record(
+                actor=Actor.for_user(user),
+                action="webhook.resumed" if active else "webhook.paused",
+                target=subscription,
+                brand_id=subscription.brand_id,
+                data={"url": subscription.url},
+            )
+    return subscription
+
+
 def webhooks_enqueue(*, event: str, brand_id: int, data: dict[str, Any]) -> list[int]:
     """One pending delivery per live subscription of the brand to ``event``, each sent
     by a worker once committed; the deliveries' ids. Called in the transaction of the change
@@ -254,7 +287,11 @@ def webhook_delivery_send(*, delivery_id: int, last_try: bool = False) -> str:
         subscription = delivery.subscription
         if subscription.revoked_at is not None or not subscription.active:
             delivery.status, delivery.next_attempt_at = WebhookDeliveryStatus.FAILED, None
-            delivery.last_error = "Not sent: the subscription was revoked."
+            delivery.last_error = (
+                "Not sent: the subscription was revoked."
+                if subscription.revoked_at is not None
+                else "Not sent: the subscription was paused."
+            )
             delivery.save(update_fields=["status", "next_attempt_at", "last_error"])
             return delivery.status
         delivery.attempts += 1
