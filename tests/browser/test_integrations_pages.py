@@ -55,6 +55,7 @@ def call_me(base_url, token):
 def test_a_token_is_shown_once_works_on_the_api_and_stops_when_revoked(tmp_path, chromium, manager):
     with asgi_server(tmp_path / "uvicorn.log") as base_url:
         page = log_in(chromium, base_url, "manager")
+        page.locator(".user-menu-toggle").click()  # the account menu holds API tokens
         page.locator("#nav-api-tokens").click()
         page.wait_for_url(base_url + reverse("api_tokens"))
         assert "No tokens yet." in page.locator("#token-table").inner_text()
@@ -115,6 +116,7 @@ def test_a_token_is_shown_once_works_on_the_api_and_stops_when_revoked(tmp_path,
 def test_a_token_without_a_scope_is_refused_and_nothing_is_made(tmp_path, chromium, manager):
     with asgi_server(tmp_path / "uvicorn.log") as base_url:
         page = log_in(chromium, base_url, "manager")
+        page.locator(".user-menu-toggle").click()  # the account menu holds API tokens
         page.locator("#nav-api-tokens").click()
         page.wait_for_url(base_url + reverse("api_tokens"))
 
