@@ -64,6 +64,10 @@ class PolicyForm(forms.Form):
                 max_value=1,
                 initial=rule.min_confidence,
             )
+            # The grid's column headers are not labels: each control names its row and column.
+            for name in ("mode", "approver", "max_amount", "max_budget_pct", "min_confidence"):
+                field = self.fields[f"{key}-{name}"]
+                field.widget.attrs["aria-label"] = f"{action.label}: {field.label}"
 
     def rows(self) -> list[tuple[ActionType, list[forms.BoundField]]]:
         """The fields grouped per action type, for the template's table."""

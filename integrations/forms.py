@@ -1,4 +1,5 @@
-"""The form an admin subscribes a brand's endpoint with (validated like the service)."""
+"""The form an admin subscribes a brand's endpoint with; the view adds the service's own
+checks of the URL and the events (``services.subscription_problems``) to its errors."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from django import forms
 
 from governance import policies
 from governance.events import ANNOUNCEMENTS
-
-from .services import subscription_problems
 
 
 class WebhookForm(forms.Form):
@@ -32,13 +31,3 @@ class WebhookForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["brand"].queryset = policies.visible_brands(user).order_by("name")
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if "url" in cleaned and "events" in cleaned:
-            for field, errors in subscription_problems(
-                url=cleaned["url"], events=cleaned["events"]
-            ).items():
-                for error in errors:
-                    self.add_error(field, error)
-        return cleaned

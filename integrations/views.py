@@ -127,6 +127,12 @@ def webhooks(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         status = 422
         if form.is_valid():
+            for field, errors in services.subscription_problems(
+                url=form.cleaned_data["url"], events=form.cleaned_data["events"]
+            ).items():
+                for error in errors:
+                    form.add_error(field, error)
+        if form.is_valid():
             try:
                 subscription, secret = services.webhook_subscribe(
                     brand=form.cleaned_data["brand"],

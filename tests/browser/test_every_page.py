@@ -98,7 +98,6 @@ SKIPPED_NAMESPACES = {"admin": "Django's admin: its index is swept, the rest is 
 # "<role>:<page>@<width>"; value: the kinds of problem excused ("overflow", "console",
 # "axe:<rule id>") and who fixes them. Remove an entry when its fix lands.
 SWAGGER = frozenset({"axe:color-contrast", "axe:html-has-lang", "axe:nested-interactive"})
-POLICY_FORM = frozenset({"axe:label", "axe:select-name"})
 KNOWN: dict[str, tuple[frozenset[str], str]] = {
     **{
         f"api-docs@{width}": (
@@ -107,15 +106,6 @@ KNOWN: dict[str, tuple[frozenset[str], str]] = {
             "lang, low-contrast method badges, buttons inside buttons): issue 17 'No dead "
             "ends', the API pages' helper (a template override or our own API page)",
         )
-        for width in WIDTHS
-    },
-    **{
-        f"admin:{page}@{width}": (
-            POLICY_FORM,
-            "the policy grid's inputs and selects have no labels (only column headers): "
-            "issue 17 'Forms', the forms helper (approvals/forms.py, the policy templates)",
-        )
-        for page in ("policy-brand", "policy-campaign")
         for width in WIDTHS
     },
 }

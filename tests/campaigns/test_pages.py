@@ -83,6 +83,7 @@ def test_admin_sees_every_brand(login, admin_user, campaign_a, campaign_b):
                 "Brand memory",
                 "Contacts",
                 "Policies",
+                "Webhooks",
                 "Administration",
             ],
             [],

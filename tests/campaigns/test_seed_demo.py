@@ -74,6 +74,7 @@ def test_seed_demo_builds_a_demo_each_role_can_use(settings, client, capsys):
             "Brand memory",
             "Contacts",
             "Policies",
+            "Webhooks",
             "Administration",
         ],
     }
