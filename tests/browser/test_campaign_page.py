@@ -6,9 +6,11 @@ import subprocess
 import sys
 
 import pytest
+from django.contrib.auth.models import Group
 
 from campaigns.demo import DEMO_LOGINS
 from campaigns.models import Campaign
+from governance.domain.roles import Role
 from tests.stack import ROOT, asgi_server, process_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.django_db(transaction=True)]
@@ -29,7 +31,10 @@ def open_as_manager(chromium, base_url):
 
 def seed_the_demo():
     """The demo, seeded as `make run` does (in its own process: the browser's event loop
-    runs in this one)."""
+    runs in this one). The roles' groups come from a migration, which an earlier
+    transactional test's flush may have emptied."""
+    for role in Role:
+        Group.objects.get_or_create(name=role.value)
     result = subprocess.run(
         [sys.executable, "manage.py", "seed_demo"],
         cwd=ROOT,
